@@ -15,17 +15,7 @@ class CoopgraphError(Exception):
 
 
 class MissingFileError(CoopgraphError):
-    """A file or folder that is needed does not exist.
-
-    Args:
-        path: The path that was looked for.
-        what: What the path should have been, e.g. "query file".
-    """
-
-    def __init__(self, path: Path | str, what: str = "file") -> None:
-        self.path = Path(path)
-        self.what = what
-        super().__init__(f"{path}: {what} not found")
+    """A file or folder that is needed does not exist; the message names it."""
 
 
 class ParseError(CoopgraphError):
@@ -92,9 +82,18 @@ class FormatError(CoopgraphError):
     Args:
         name: The format asked for.
         known: The formats that would have worked.
+        what: What the format was for, e.g. "the validation report".
     """
 
-    def __init__(self, name: str, known: tuple[str, ...] | list[str]) -> None:
+    def __init__(
+        self, name: str, known: tuple[str, ...] | list[str], what: str | None = None
+    ) -> None:
         self.name = name
         self.known = tuple(known)
-        super().__init__(f"unknown format {name!r}; use one of: {', '.join(self.known)}")
+        self.what = what
+        target = f" for {what}" if what else ""
+        super().__init__(f"unknown format {name!r}{target}; use one of: {', '.join(self.known)}")
+
+
+class SettingError(CoopgraphError):
+    """A setting has an unknown name or a value of the wrong type."""
