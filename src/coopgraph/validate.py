@@ -1,0 +1,239 @@
+"""Validate the graph with SHACL (pyshacl) and collect the results in a readable report.
+
+The ontology and data graphs are merged into ONE data graph and validated against the
+shapes graph, with no ``ont_graph`` and no inference: ``sh:targetClass`` and ``sh:class``
+already follow ``rdfs:subClassOf`` triples that are in the data graph (SHACL 1.0, section
+2.1.3.3 "Node targets"/"Class-based targets" and 4.1.1 ``sh:class``), and merging once is
+about twice as fast as handing pyshacl an ontology graph to mix in.
+
+Nothing is fetched from the network: the graphs are passed as rdflib objects (pyshacl
+loads no URL), ``owl:imports`` are not followed, SHACL-JS is off, and SPARQL-based
+constraints run under :func:`coopgraph.safety.install_network_guard`.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import cache
+
+import pyshacl
+from rdflib import BNode, Graph, URIRef
+from rdflib.collection import Collection
+from rdflib.namespace import RDF, SH, NamespaceManager
+from rdflib.term import Node
+
+from coopgraph.load import ProjectDataset
+from coopgraph.safety import install_network_guard
+from coopgraph.terms import short
+
+SEVERITY_ORDER = (SH.Violation, SH.Warning, SH.Info)
+
+FileFinder = Callable[[Node | None, Node | None, Node | None], tuple[str, ...]]
+
+
+@dataclass(frozen=True)
+class ValidationResult:
+    """One SHACL result (``sh:ValidationResult``) of the report.
+
+    Attributes:
+        severity: ``sh:Violation``, ``sh:Warning`` or ``sh:Info``.
+        shape: The shape that produced the result (``sh:sourceShape``).
+        shape_name: The shape as a person reads it; for a blank-node property shape, the
+            node shape holding it and the property path.
+        focus: The node that failed (``sh:focusNode``).
+        path: ``sh:resultPath`` as written in SPARQL property-path syntax, or ``""``.
+        value: ``sh:value``, the value that failed, if any.
+        message: The ``sh:resultMessage`` text(s).
+        component: ``sh:sourceConstraintComponent``.
+        files: The data files in which the focus node is a subject.
+    """
+
+    severity: URIRef
+    shape: Node | None
+    shape_name: str
+    focus: Node | None
+    path: str
+    value: Node | None
+    message: str
+    component: URIRef | None
+    files: tuple[str, ...]
+
+    @property
+    def severity_name(self) -> str:
+        """The severity's local name: ``Violation``, ``Warning`` or ``Info``."""
+        return str(self.severity).rsplit("#", 1)[-1]
+
+
+@dataclass
+class ValidationReport:
+    """The outcome of a validation run.
+
+    Attributes:
+        conforms: True when no result is a violation.
+        results: One entry per result, sorted by severity, shape and focus node.
+        graph: pyshacl's report graph (``sh:ValidationReport``).
+        namespaces: Prefixes to write nodes with.
+    """
+
+    conforms: bool
+    results: list[ValidationResult]
+    graph: Graph
+    namespaces: NamespaceManager = field(repr=False)
+
+    def counts(self) -> Counter[str]:
+        """Return the number of results per severity name."""
+        return Counter(r.severity_name for r in self.results)
+
+    def files(self) -> list[str]:
+        """Return the data files that hold a failing focus node, sorted."""
+        return sorted({f for r in self.results for f in r.files})
+
+
+def validate(ds: ProjectDataset, shapes: Graph, include_inferred: bool = False) -> ValidationReport:
+    """Validate the dataset's ontology and data graphs against ``shapes``.
+
+    Args:
+        ds: The loaded dataset.
+        shapes: The SHACL shapes graph.
+        include_inferred: Also validate the triples of the inferred graph, if attached.
+
+    Returns:
+        The report, one :class:`ValidationResult` per result.
+    """
+    install_network_guard()
+    data = ds.merged(include_inferred=include_inferred)
+    conforms, report_graph, _ = pyshacl.validate(
+        data,
+        shacl_graph=shapes,
+        ont_graph=None,
+        inference="none",
+        advanced=False,
+        inplace=True,
+        abort_on_first=False,
+        allow_infos=True,
+        allow_warnings=True,
+        meta_shacl=False,
+        do_owl_imports=False,
+        js=False,
+    )
+    nsm = _namespaces(ds, shapes)
+    results = _results(report_graph, shapes, ds, nsm)
+    return ValidationReport(bool(conforms), results, report_graph, nsm)
+
+
+def _namespaces(ds: ProjectDataset, shapes: Graph) -> NamespaceManager:
+    """Return the prefixes of the data and of the shapes, for writing nodes."""
+    nsm = NamespaceManager(Graph(), bind_namespaces="none")
+    for graph in (ds, shapes):
+        for prefix, namespace in graph.namespaces():
+            nsm.bind(prefix, namespace, override=False)
+    return nsm
+
+
+def _results(
+    report: Graph, shapes: Graph, ds: ProjectDataset, nsm: NamespaceManager
+) -> list[ValidationResult]:
+    files_of = _file_finder(ds)
+    # A property shape shared by two node shapes that target the same node (a signing is
+    # also an event) reports the same result twice; one is enough.
+    found = list(
+        dict.fromkeys(
+            _result(report, node, shapes, nsm, files_of)
+            for top in report.subjects(RDF.type, SH.ValidationReport)
+            for node in report.objects(top, SH.result)
+        )
+    )
+    rank = {sev: i for i, sev in enumerate(SEVERITY_ORDER)}
+    found.sort(key=lambda r: (rank.get(r.severity, 9), r.shape_name, short(r.focus, nsm)))
+    return found
+
+
+def _result(
+    report: Graph, node: Node, shapes: Graph, nsm: NamespaceManager, files_of: FileFinder
+) -> ValidationResult:
+    value = report.value
+    shape = value(node, SH.sourceShape)
+    focus = value(node, SH.focusNode)
+    messages = sorted(str(m) for m in report.objects(node, SH.resultMessage))
+    path = value(node, SH.resultPath)
+    return ValidationResult(
+        severity=URIRef(value(node, SH.resultSeverity) or SH.Violation),
+        shape=shape,
+        shape_name=shape_name(shape, shapes, nsm),
+        focus=focus,
+        path=path_text(report, path, nsm) if path is not None else "",
+        value=value(node, SH.value),
+        message="; ".join(messages),
+        component=value(node, SH.sourceConstraintComponent),
+        files=files_of(focus, path, value(node, SH.value)),
+    )
+
+
+def _file_finder(ds: ProjectDataset) -> FileFinder:
+    """Return a memoised function: (focus, path, value) -> the files to look at.
+
+    These are the files holding the failing triple ``focus path value`` when the path is
+    a single property; otherwise (or when no file holds it, as for a missing value) the
+    files in which the focus node is a subject.
+    """
+    asserted = [n for n in ds.asserted_graphs() if n in ds.files]
+
+    def holding(pattern: tuple[Node | None, Node | None, Node | None]) -> tuple[str, ...]:
+        found = {ds.file_of(n) for n in asserted if pattern in ds.graph(n)}
+        return tuple(sorted(f for f in found if f))
+
+    @cache
+    def files_of(focus: Node | None, path: Node | None, value: Node | None) -> tuple[str, ...]:
+        if focus is None:
+            return ()
+        if isinstance(path, URIRef):
+            exact = holding((focus, path, value))
+            if exact:
+                return exact
+        return holding((focus, None, None))
+
+    return files_of
+
+
+def shape_name(shape: Node | None, shapes: Graph, nsm: NamespaceManager) -> str:
+    """Return a readable name for ``shape``.
+
+    A named shape is its prefixed IRI. A blank-node property shape is named after the
+    node shape that holds it and its path, e.g. ``shp:AgreementShape / coop:hasParty``.
+    """
+    if shape is None:
+        return "(no shape)"
+    if not isinstance(shape, BNode):
+        return short(shape, nsm)
+    parent = shapes.value(None, SH.property, shape)
+    path = shapes.value(shape, SH.path)
+    shown_path = path_text(shapes, path, nsm) if path is not None else "?"
+    owner = short(parent, nsm) if parent is not None else "(anonymous shape)"
+    return f"{owner} / {shown_path}"
+
+
+def path_text(graph: Graph, path: Node, nsm: NamespaceManager) -> str:
+    """Write a SHACL property path (SHACL 1.0, section 2.3.1) in SPARQL path syntax."""
+    if isinstance(path, URIRef):
+        return short(path, nsm)
+    if (path, RDF.first, None) in graph:
+        return "/".join(path_text(graph, p, nsm) for p in Collection(graph, path))
+    unary = {SH.inversePath: "^{}", SH.zeroOrMorePath: "{}*", SH.oneOrMorePath: "{}+"}
+    unary[SH.zeroOrOnePath] = "{}?"
+    for prop, pattern in unary.items():
+        inner = graph.value(path, prop)
+        if inner is not None:
+            return pattern.format(_grouped(graph, inner, nsm))
+    alternatives = graph.value(path, SH.alternativePath)
+    if alternatives is not None:
+        return (
+            "(" + "|".join(path_text(graph, p, nsm) for p in Collection(graph, alternatives)) + ")"
+        )
+    return short(path, nsm)
+
+
+def _grouped(graph: Graph, path: Node, nsm: NamespaceManager) -> str:
+    text = path_text(graph, path, nsm)
+    return text if isinstance(path, URIRef) or text.startswith("(") else f"({text})"
