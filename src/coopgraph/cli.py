@@ -1,0 +1,309 @@
+"""The ``coopgraph`` command: a thin shell over the library.
+
+Every command loads the project (``ontology/``, ``data/``, ``shapes/``) found from the
+current directory upwards, or the one given with ``--root`` / ``COOPGRAPH_ROOT``.
+Exit codes: 0 success; 1 the graph does not conform (``validate``) or is inconsistent
+(``reason``); 2 bad input (a file that is missing or does not parse, a query with a syntax
+error, an unknown format or setting), reported as one line on stderr.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, NoReturn
+
+import click
+
+from coopgraph import __version__
+from coopgraph import query as query_mod
+from coopgraph import report as report_mod
+from coopgraph import stats as stats_mod
+from coopgraph.errors import CoopgraphError, FormatError, MissingFileError
+from coopgraph.load import ProjectDataset, build_dataset, load_shapes
+from coopgraph.reason import reason as run_reasoner
+from coopgraph.settings import SETTINGS, resolve
+from coopgraph.validate import validate as run_validation
+
+EXIT_INVALID = 1
+EXIT_BAD_INPUT = 2
+
+#: RDF formats ``coopgraph reason`` can write, and rdflib's names for them.
+RDF_FORMATS = {"turtle": "turtle", "ntriples": "nt", "trig": "trig", "jsonld": "json-ld"}
+
+
+class Session:
+    """What the group options set, handed to every command."""
+
+    def __init__(self, root: str | None, overrides: dict[str, str]) -> None:
+        self.flags: dict[str, Any] = {"root": root}
+        self.overrides = overrides
+
+    def settings(self, **flags: Any) -> dict[str, Any]:
+        """Resolve every setting, with this command's flags taking precedence."""
+        return resolve({**self.flags, **flags}, self.overrides)
+
+    def load(self, settings: dict[str, Any]) -> ProjectDataset:
+        """Load the project, reporting progress on stderr when loading is slow."""
+        return build_dataset(settings["root"] or None, progress=_progress(settings))
+
+
+def _progress(settings: dict[str, Any]) -> Callable[[int, int, Path, float], None]:
+    after = float(settings["progress_after"])
+
+    def report(done: int, total: int, path: Path, seconds: float) -> None:
+        if after >= 0 and seconds >= after:
+            click.echo(f"loaded {done}/{total} files ({seconds:.1f} s): {path.name}", err=True)
+
+    return report
+
+
+def fail(message: str, code: int = EXIT_BAD_INPUT) -> NoReturn:
+    """Print ``coopgraph: message`` on stderr and exit with ``code``."""
+    click.echo(f"coopgraph: {message}", err=True)
+    sys.exit(code)
+
+
+class Group(click.Group):
+    """A click group that turns coopgraph's errors into one line on stderr."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except CoopgraphError as err:
+            fail(str(err))
+        except KeyboardInterrupt:
+            fail("interrupted", 130)
+
+
+def _settings_help() -> str:
+    lines = ["\b", "Settings (--setting NAME VALUE, or the environment variable):"]
+    for s in SETTINGS:
+        lines.append(f"  {s.name} ({s.env_var}, default {s.default!r}): {s.help}")
+    return "\n".join(lines)
+
+
+@click.group(cls=Group, epilog=_settings_help())
+@click.version_option(__version__, prog_name="coopgraph")
+@click.option(
+    "--root",
+    metavar="DIR",
+    help="The project folder (with ontology/, data/, shapes/). Default: found from the "
+    "current directory upwards.",
+)
+@click.option(
+    "--setting",
+    "overrides",
+    nargs=2,
+    multiple=True,
+    metavar="NAME VALUE",
+    help="Set a setting (see below); may be repeated.",
+)
+@click.pass_context
+def cli(ctx: click.Context, root: str | None, overrides: tuple[tuple[str, str], ...]) -> None:
+    """coopgraph: a knowledge graph of international cooperation.
+
+    Load the ontology and the data, check them against the SHACL shapes, reason with
+    OWL 2 RL, query them with SPARQL, and count what they hold.
+    """
+    # rdflib logs a traceback for every ill-typed literal ("2016-13-01"^^xsd:date); the
+    # shapes report those values, so the tracebacks only bury the report.
+    logging.getLogger("rdflib.term").setLevel(logging.ERROR)
+    ctx.obj = Session(root, dict(overrides))
+    resolve(ctx.obj.flags, ctx.obj.overrides)  # report a bad setting before any work
+
+
+@cli.command()
+@click.option(
+    "--format",
+    "fmt",
+    metavar="FORMAT",
+    help=f"Report format: {', '.join(report_mod.FORMATS)} (default: text).",
+)
+@click.option(
+    "--inferred",
+    is_flag=True,
+    help="Reason first and validate the asserted graphs together with the inferences.",
+)
+@click.pass_obj
+def validate(session: Session, fmt: str | None, inferred: bool) -> None:
+    """Check the data against the SHACL shapes; exit 1 when it does not conform.
+
+    The text report groups the results by shape, and names for each the focus node, the
+    path, the offending value and the data file the node comes from.
+    """
+    settings = session.settings(validate_format=fmt)
+    fmt = settings["validate_format"]
+    if fmt not in report_mod.FORMATS:
+        raise FormatError(fmt, report_mod.FORMATS, "the validation report")
+    ds = session.load(settings)
+    if inferred:
+        run_reasoner(ds)
+    report = run_validation(ds, load_shapes(settings["root"] or None), include_inferred=inferred)
+    click.echo(report_mod.render_report(report, fmt), nl=False)
+    if fmt != "text":
+        click.echo(report_mod.summary(report), err=True)
+    sys.exit(0 if report.conforms else EXIT_INVALID)
+
+
+@cli.command()
+@click.option(
+    "--format",
+    "fmt",
+    metavar="FORMAT",
+    help=f"RDF format of the inferences: {', '.join(RDF_FORMATS)} (default: turtle).",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    help="Write the inferences to this file (written whole or not at all) instead of stdout.",
+)
+@click.option(
+    "--check/--no-check",
+    default=True,
+    show_default=True,
+    help="Validate the asserted graphs together with the inferences against the shapes.",
+)
+@click.pass_obj
+def reason(session: Session, fmt: str | None, output: Path | None, check: bool) -> None:
+    """Materialise the OWL 2 RL closure (owlrl) as a separate graph.
+
+    The asserted graphs are not changed. A summary goes to stderr; the command exits 1
+    when the graph is inconsistent (owlrl found a clash or a member of owl:Nothing) or,
+    with --check, when the graph and its inferences together do not conform to the shapes.
+    """
+    settings = session.settings(reason_format=fmt)
+    fmt = settings["reason_format"]
+    if fmt not in RDF_FORMATS:
+        raise FormatError(fmt, tuple(RDF_FORMATS), "the inferences")
+    ds = session.load(settings)
+    result = run_reasoner(ds)
+    text = result.inferred.serialize(format=RDF_FORMATS[fmt])
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        write_atomically(output, text)
+    click.echo(
+        f"{len(result.inferred)} inferred triples in {result.seconds:.1f} s "
+        f"(from {len(ds.merged())} asserted)" + (f", written to {output}" if output else ""),
+        err=True,
+    )
+    ok = True
+    for message in result.inconsistencies:
+        click.echo(f"inconsistent: {' '.join(message.split())}", err=True)
+        ok = False
+    for node in result.nothing:
+        click.echo(f"inconsistent: {node} is inferred to be a member of owl:Nothing", err=True)
+        ok = False
+    if check:
+        report = run_validation(ds, load_shapes(settings["root"] or None), include_inferred=True)
+        click.echo("with inferences: " + report_mod.summary(report), err=True)
+        ok = ok and report.conforms
+    sys.exit(0 if ok else EXIT_INVALID)
+
+
+@cli.command()
+@click.argument("query_file", metavar="FILE|-")
+@click.option(
+    "--format",
+    "fmt",
+    metavar="FORMAT",
+    help=f"Result format: {', '.join(query_mod.TABLE_FORMATS)} for SELECT and ASK, "
+    f"{', '.join(query_mod.GRAPH_FORMATS)} for CONSTRUCT and DESCRIBE (default: table, "
+    "which is Turtle for CONSTRUCT and DESCRIBE).",
+)
+@click.option("--inferred", is_flag=True, help="Reason first and query the inferences too.")
+@click.pass_obj
+def query(session: Session, query_file: str, fmt: str | None, inferred: bool) -> None:
+    """Run the SPARQL query in FILE (or on stdin, with -) on the union of all graphs.
+
+    Named graphs can be queried with GRAPH: each source's facts are in the graph named
+    after the source document. SERVICE and remote FROM graphs are refused.
+    """
+    settings = session.settings(query_format=fmt)
+    fmt = settings["query_format"]
+    if fmt not in query_mod.FORMATS:
+        raise FormatError(fmt, query_mod.FORMATS, "query results")
+    text = read_query(query_file)
+    query_mod.parse_query(text)  # a syntax error is reported before the data is loaded
+    ds = session.load(settings)
+    if inferred:
+        run_reasoner(ds)
+    answer = query_mod.run_query(ds, text)
+    click.echo(query_mod.render(answer, fmt, ds), nl=False)
+
+
+@cli.command()
+@click.option(
+    "--format",
+    "fmt",
+    metavar="FORMAT",
+    help=f"Output format: {', '.join(stats_mod.FORMATS)} (default: table).",
+)
+@click.option(
+    "--inferred",
+    is_flag=True,
+    help="Reason first, and also count instances with their inferred types.",
+)
+@click.pass_obj
+def stats(session: Session, fmt: str | None, inferred: bool) -> None:
+    """Count triples per named graph and instances per class."""
+    settings = session.settings(stats_format=fmt)
+    fmt = settings["stats_format"]
+    if fmt not in stats_mod.FORMATS:
+        raise FormatError(fmt, stats_mod.FORMATS, "the statistics")
+    ds = session.load(settings)
+    if inferred:
+        run_reasoner(ds)
+    click.echo(stats_mod.render(stats_mod.compute(ds), ds, fmt), nl=False)
+
+
+def read_query(name: str) -> str:
+    """Return the query text in file ``name``, or on stdin when ``name`` is ``-``.
+
+    Raises:
+        MissingFileError: when the file does not exist.
+        CoopgraphError: when it is not UTF-8 text or is empty.
+    """
+    if name == "-":
+        data = sys.stdin.buffer.read()
+        shown = "stdin"
+    else:
+        path = Path(name)
+        if not path.is_file():
+            raise MissingFileError(f"{name}: query file not found")
+        data = path.read_bytes()
+        shown = name
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise CoopgraphError(f"{shown}: not UTF-8 text (byte {err.start})") from None
+    if not text.strip():
+        raise CoopgraphError(f"{shown}: the query is empty")
+    return text
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file, so that it is never half-written.
+
+    Raises:
+        CoopgraphError: when the folder does not exist or cannot be written.
+    """
+    folder = path.resolve().parent
+    if not folder.is_dir():
+        raise MissingFileError(f"{path}: folder {folder} does not exist")
+    tmp: str | None = None
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=folder)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except OSError as err:
+        if tmp is not None and os.path.exists(tmp):
+            os.unlink(tmp)
+        raise CoopgraphError(f"{path}: cannot write: {err.strerror}") from None

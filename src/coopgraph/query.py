@@ -1,0 +1,190 @@
+"""Run SPARQL queries on the dataset and write their results for people and programs.
+
+Queries are parsed first (:func:`parse_query`), so that a syntax error is reported with
+its line and column in the query text before anything is evaluated. Evaluation happens in
+this process with the network guard of :mod:`coopgraph.safety` in place: no ``SERVICE``
+call, no ``FROM`` graph fetched from the web.
+
+SELECT and ASK results are written as an aligned table, CSV, TSV or SPARQL JSON
+(`SPARQL 1.1 Query Results JSON Format <https://www.w3.org/TR/sparql11-results-json/>`_);
+CONSTRUCT and DESCRIBE results as Turtle, N-Triples or JSON-LD.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+
+from prettytable import PrettyTable, TableStyle
+from pyparsing import ParseBaseException
+from rdflib import Graph
+from rdflib.plugins.sparql import prepareQuery
+from rdflib.plugins.sparql.parser import parseUpdate
+from rdflib.plugins.sparql.sparql import Query
+from rdflib.query import Result
+
+from coopgraph.errors import FormatError, QueryError
+from coopgraph.load import ProjectDataset
+from coopgraph.safety import install_network_guard
+from coopgraph.terms import plain, term_json
+from coopgraph.turtle import position
+
+#: Formats for SELECT and ASK results.
+TABLE_FORMATS = ("table", "csv", "tsv", "json")
+#: Formats for CONSTRUCT and DESCRIBE results (``table`` means Turtle for these).
+GRAPH_FORMATS = ("turtle", "ntriples", "jsonld")
+FORMATS = TABLE_FORMATS + GRAPH_FORMATS
+
+_RDFLIB_GRAPH_FORMAT = {
+    "table": "turtle",
+    "turtle": "turtle",
+    "ntriples": "nt",
+    "jsonld": "json-ld",
+}
+_UNKNOWN_PREFIX = re.compile(r"Unknown namespace prefix : (?P<prefix>\S*)")
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A query's result and the kind of query that produced it.
+
+    Attributes:
+        kind: ``SELECT``, ``ASK``, ``CONSTRUCT`` or ``DESCRIBE``.
+        result: rdflib's result (rows, a boolean, or a graph).
+    """
+
+    kind: str
+    result: Result
+
+
+def parse_query(text: str) -> Query:
+    """Parse and translate a SPARQL 1.1 query.
+
+    Raises:
+        QueryError: for a syntax error (with its line and column), an undeclared prefix
+            (with the place of its first use), or an update where a query was expected.
+    """
+    try:
+        return prepareQuery(text)
+    except ParseBaseException as err:
+        if _is_update(text):
+            raise QueryError(
+                "this is a SPARQL Update (INSERT, DELETE, LOAD, ...); only queries "
+                "(SELECT, ASK, CONSTRUCT, DESCRIBE) can be run here"
+            ) from None
+        raise QueryError(_parser_message(err), err.lineno, err.col) from None
+    except Exception as err:  # noqa: BLE001 - rdflib raises bare Exceptions while translating
+        raise _translation_error(text, err) from None
+
+
+def _is_update(text: str) -> bool:
+    try:
+        parseUpdate(text)
+    except Exception:  # noqa: BLE001 - any failure means "not an update either"
+        return False
+    return True
+
+
+def _parser_message(err: ParseBaseException) -> str:
+    found = f", found {err.found}" if getattr(err, "found", None) else ""
+    expected = str(err.msg)
+    if expected.startswith("Expected"):
+        expected = "expected" + expected[len("Expected") :]
+        expected = re.sub(r", found .*\Z", "", expected)
+    return f"syntax error: {expected}{found}"
+
+
+def _translation_error(text: str, err: Exception) -> QueryError:
+    message = " ".join(str(err).split()) or type(err).__name__
+    match = _UNKNOWN_PREFIX.search(message)
+    if match:
+        prefix = match["prefix"]
+        found = re.search(rf"(?<![\w:<]){re.escape(prefix)}:", text)
+        line, column = position(text, found.start()) if found else (None, None)
+        return QueryError(
+            f"prefix {prefix}: is used but not declared (add a PREFIX line)", line, column
+        )
+    return QueryError(message)
+
+
+def run_query(ds: ProjectDataset, text: str) -> Answer:
+    """Parse ``text`` and evaluate it on the union of the dataset's graphs.
+
+    Raises:
+        QueryError: for a query that does not parse, or that fails while evaluated.
+    """
+    install_network_guard()
+    query = parse_query(text)
+    try:
+        result = ds.query(query)
+        if result.type == "SELECT":
+            # Evaluate now, so that an error during evaluation is raised here.
+            result.bindings = list(result.bindings)
+    except QueryError:
+        raise
+    except Exception as err:  # noqa: BLE001 - evaluation errors come as many types
+        raise QueryError(f"evaluation failed: {' '.join(str(err).split())}") from None
+    return Answer(str(result.type), result)
+
+
+def render(answer: Answer, fmt: str = "table", namespaces: Graph | None = None) -> str:
+    """Write a query's answer in format ``fmt``.
+
+    Args:
+        answer: What :func:`run_query` returned.
+        fmt: One of :data:`TABLE_FORMATS` for SELECT and ASK, one of
+            :data:`GRAPH_FORMATS` (or ``table``) for CONSTRUCT and DESCRIBE.
+        namespaces: Prefixes to shorten IRIs with in tables and Turtle.
+
+    Raises:
+        FormatError: for a format that does not fit the kind of query.
+    """
+    result = answer.result
+    if answer.kind in ("CONSTRUCT", "DESCRIBE"):
+        if fmt not in _RDFLIB_GRAPH_FORMAT:
+            raise FormatError(fmt, GRAPH_FORMATS, f"a {answer.kind} result")
+        graph = result.graph
+        if namespaces is not None:
+            for prefix, namespace in namespaces.namespaces():
+                graph.bind(prefix, namespace, override=False)
+        return graph.serialize(format=_RDFLIB_GRAPH_FORMAT[fmt])
+    if fmt not in TABLE_FORMATS:
+        raise FormatError(fmt, TABLE_FORMATS, f"an {answer.kind} result")
+    if answer.kind == "ASK":
+        return _render_ask(bool(result.askAnswer), fmt)
+    return _render_rows(result, fmt, namespaces)
+
+
+def _render_ask(value: bool, fmt: str) -> str:
+    if fmt == "json":
+        return json.dumps({"head": {}, "boolean": value}) + "\n"
+    if fmt in ("csv", "tsv"):
+        return "_askResult\n" + ("true" if value else "false") + "\n"
+    return ("yes" if value else "no") + "\n"
+
+
+def _render_rows(result: Result, fmt: str, namespaces: Graph | None) -> str:
+    names = [str(v) for v in result.vars or []]
+    if fmt == "json":
+        bindings = [
+            {str(k): term_json(v) for k, v in row.items() if v is not None}
+            for row in result.bindings
+        ]
+        doc = {"head": {"vars": names}, "results": {"bindings": bindings}}
+        return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+    if fmt == "csv":
+        return result.serialize(format="csv").decode("utf-8")
+    rows = [[row.get(v) for v in result.vars or []] for row in result.bindings]
+    if fmt == "tsv":
+        lines = ["\t".join("?" + n for n in names)]
+        lines += ["\t".join("" if t is None else t.n3() for t in row) for row in rows]
+        return "\n".join(lines) + "\n"
+    nsm = namespaces.namespace_manager if namespaces is not None else None
+    table = PrettyTable(names or ["(no variables)"])
+    table.set_style(TableStyle.SINGLE_BORDER)
+    table.align = "l"
+    for row in rows:
+        table.add_row([plain(t, nsm) for t in row] if names else [""])
+    count = len(rows)
+    return f"{table.get_string()}\n{count} row{'' if count == 1 else 's'}\n"

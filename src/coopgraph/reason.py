@@ -1,0 +1,140 @@
+"""Materialise the OWL 2 RL closure of the graph (owlrl) into a graph of its own.
+
+The asserted ontology and data graphs are copied into one working graph, owlrl expands that
+copy, and what it added (minus the noise described below) becomes the named graph
+:data:`coopgraph.namespace.INFERRED_GRAPH`. The asserted graphs are never touched.
+
+owlrl's output needs cleaning before it is worth keeping:
+
+- triples with a literal subject (owlrl writes ``"17" rdf:type xsd:integer`` style triples,
+  which are not valid RDF and cannot be serialised);
+- reflexive triples that OWL 2 RL entails for every term (``x owl:sameAs x``,
+  ``C rdfs:subClassOf C``, ``C owl:equivalentClass C``, ``p rdfs:subPropertyOf p``,
+  ``p owl:equivalentProperty p``) and ``x rdf:type owl:Thing``: true of everything, they
+  only hide the inferences that say something.
+
+owlrl reports the inconsistencies it finds (an individual in two disjoint classes, a member
+of ``owl:Nothing``, ...) as error messages instead of raising; they are collected in
+:attr:`Reasoning.inconsistencies` so that callers can refuse an inconsistent graph.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import owlrl
+from rdflib import BNode, Graph, Literal, URIRef
+from rdflib.namespace import OWL, RDF, RDFS
+from rdflib.term import Node
+
+from coopgraph.load import ProjectDataset
+from coopgraph.namespace import INFERRED_GRAPH
+from coopgraph.project import GraphKind
+
+#: owlrl's namespace for the error messages it adds to the graph it expands.
+_OWLRL_ERRORS = "http://www.daml.org/2002/03/agents/agent-ont#"
+
+_REFLEXIVE = (
+    OWL.sameAs,
+    OWL.equivalentClass,
+    OWL.equivalentProperty,
+    RDFS.subClassOf,
+    RDFS.subPropertyOf,
+)
+
+Triple = tuple[Node, Node, Node]
+
+
+@dataclass
+class Reasoning:
+    """The outcome of an OWL 2 RL run.
+
+    Attributes:
+        inferred: The new triples, in a graph named :data:`INFERRED_GRAPH`.
+        inconsistencies: owlrl's messages about inconsistencies (empty when consistent).
+        nothing: Individuals inferred to be members of ``owl:Nothing``.
+        seconds: How long owlrl took.
+    """
+
+    inferred: Graph
+    inconsistencies: list[str]
+    nothing: list[Node]
+    seconds: float
+
+    @property
+    def consistent(self) -> bool:
+        """True when owlrl found no inconsistency and ``owl:Nothing`` is empty."""
+        return not self.inconsistencies and not self.nothing
+
+
+def is_noise(triple: Triple) -> bool:
+    """Return True for an owlrl triple that is invalid RDF or true of every term."""
+    s, p, o = triple
+    if isinstance(s, Literal):
+        return True
+    if p in _REFLEXIVE and s == o:
+        return True
+    return p == RDF.type and o == OWL.Thing
+
+
+def closure(asserted: Graph) -> tuple[Graph, list[str], float]:
+    """Expand a copy of ``asserted`` with owlrl and return what it added.
+
+    Returns:
+        The graph of new triples (noise removed, owlrl's error nodes removed), owlrl's
+        inconsistency messages, and the seconds owlrl took.
+    """
+    work = Graph()
+    work.addN((s, p, o, work) for s, p, o in asserted)
+    start = time.monotonic()
+    owlrl.DeductiveClosure(
+        owlrl.OWLRL_Semantics, axiomatic_triples=False, datatype_axioms=False
+    ).expand(work)
+    seconds = time.monotonic() - start
+    messages, error_nodes = _errors(work)
+    inferred = Graph(identifier=INFERRED_GRAPH)
+    inferred.addN(
+        (s, p, o, inferred)
+        for s, p, o in work
+        if (s, p, o) not in asserted and s not in error_nodes and not is_noise((s, p, o))
+    )
+    for prefix, namespace in asserted.namespaces():
+        inferred.bind(prefix, namespace, override=False)
+    return inferred, messages, seconds
+
+
+def _errors(graph: Graph) -> tuple[list[str], set[Node]]:
+    error_type = URIRef(_OWLRL_ERRORS + "ErrorMessage")
+    error_text = URIRef(_OWLRL_ERRORS + "error")
+    nodes = set(graph.subjects(RDF.type, error_type))
+    messages = sorted(str(m) for n in nodes for m in graph.objects(n, error_text))
+    return messages, {n for n in nodes if isinstance(n, BNode)}
+
+
+def members_of_nothing(graphs: Iterable[Graph]) -> list[Node]:
+    """Return the nodes typed ``owl:Nothing`` in any of ``graphs``, sorted."""
+    return sorted({s for g in graphs for s in g.subjects(RDF.type, OWL.Nothing)}, key=str)
+
+
+def reason(ds: ProjectDataset, attach: bool = True) -> Reasoning:
+    """Compute the OWL 2 RL closure of the dataset's asserted graphs.
+
+    Args:
+        ds: The loaded dataset; its asserted graphs are read, never changed.
+        attach: Add the inferences to ``ds`` as the named graph :data:`INFERRED_GRAPH`
+            (replacing an earlier one).
+
+    Returns:
+        The inferences and what owlrl found wrong.
+    """
+    asserted = ds.merged()
+    inferred, messages, seconds = closure(asserted)
+    result = Reasoning(inferred, messages, members_of_nothing([asserted, inferred]), seconds)
+    if attach:
+        if INFERRED_GRAPH in ds.kinds:
+            ds.remove_graph(ds.graph(INFERRED_GRAPH))
+            del ds.kinds[INFERRED_GRAPH]
+        ds.attach(inferred, GraphKind.INFERRED)
+    return result
