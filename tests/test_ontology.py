@@ -34,9 +34,7 @@ def _data() -> Graph:
 
 
 def _coop_terms() -> list[URIRef]:
-    return sorted(
-        {s for s in CORE.subjects() if isinstance(s, URIRef) and str(s).startswith(COOP)}
-    )
+    return sorted({s for s in CORE.subjects() if isinstance(s, URIRef) and str(s).startswith(COOP)})
 
 
 def _declared(graph: Graph) -> set[URIRef]:
@@ -83,9 +81,7 @@ def test_every_term_the_data_uses_is_declared_in_the_core_ontology() -> None:
     declared = _declared(CORE)
     data = _data()
     used = set(data.predicates()) | set(data.objects(None, RDF.type))
-    missing = sorted(
-        str(t) for t in used if not str(t).startswith(BUILT_IN) and t not in declared
-    )
+    missing = sorted(str(t) for t in used if not str(t).startswith(BUILT_IN) and t not in declared)
     assert missing == []
 
 

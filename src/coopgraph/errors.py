@@ -44,17 +44,8 @@ class ParseError(CoopgraphError):
 
 
 class LayoutError(CoopgraphError):
-    """A file sits where the project layout does not allow it.
-
-    Args:
-        path: The offending file.
-        rule: The layout rule it breaks, stated for a person.
-    """
-
-    def __init__(self, path: Path | str, rule: str) -> None:
-        self.path = Path(path)
-        self.rule = rule
-        super().__init__(f"{path}: {rule}")
+    """A file sits where the project layout does not allow it; the message names the file
+    and the rule it breaks."""
 
 
 class QueryError(CoopgraphError):

@@ -23,6 +23,7 @@ from rdflib.plugins.sparql import prepareQuery
 from rdflib.plugins.sparql.parser import parseUpdate
 from rdflib.plugins.sparql.sparql import Query
 from rdflib.query import Result
+from rdflib.term import Node
 
 from coopgraph.errors import FormatError, QueryError
 from coopgraph.load import ProjectDataset
@@ -143,17 +144,24 @@ def render(answer: Answer, fmt: str = "table", namespaces: Graph | None = None) 
     result = answer.result
     if answer.kind in ("CONSTRUCT", "DESCRIBE"):
         if fmt not in _RDFLIB_GRAPH_FORMAT:
-            raise FormatError(fmt, GRAPH_FORMATS, f"a {answer.kind} result")
+            raise FormatError(fmt, GRAPH_FORMATS, f"{answer.kind} results")
         graph = result.graph
         if namespaces is not None:
             for prefix, namespace in namespaces.namespaces():
                 graph.bind(prefix, namespace, override=False)
         return graph.serialize(format=_RDFLIB_GRAPH_FORMAT[fmt])
     if fmt not in TABLE_FORMATS:
-        raise FormatError(fmt, TABLE_FORMATS, f"an {answer.kind} result")
+        raise FormatError(fmt, TABLE_FORMATS, f"{answer.kind} results")
     if answer.kind == "ASK":
         return _render_ask(bool(result.askAnswer), fmt)
     return _render_rows(result, fmt, namespaces)
+
+
+def tsv_term(term: Node | None) -> str:
+    """Write a term for SPARQL TSV results: Turtle syntax, tabs in literals escaped."""
+    if term is None:
+        return ""
+    return term.n3().replace("\t", "\\t")
 
 
 def _render_ask(value: bool, fmt: str) -> str:
@@ -178,7 +186,7 @@ def _render_rows(result: Result, fmt: str, namespaces: Graph | None) -> str:
     rows = [[row.get(v) for v in result.vars or []] for row in result.bindings]
     if fmt == "tsv":
         lines = ["\t".join("?" + n for n in names)]
-        lines += ["\t".join("" if t is None else t.n3() for t in row) for row in rows]
+        lines += ["\t".join(tsv_term(t) for t in row) for row in rows]
         return "\n".join(lines) + "\n"
     nsm = namespaces.namespace_manager if namespaces is not None else None
     table = PrettyTable(names or ["(no variables)"])

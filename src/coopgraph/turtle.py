@@ -78,6 +78,11 @@ def _from_bad_syntax(name: str, text: str, err: BadSyntax) -> ParseError:
     if why.startswith("expected '.'"):
         offset = _end_of_previous_token(seen, offset)
         why += " (is a '.' missing at the end of the statement?)"
+    elif why == "newline found in string literal":
+        opening = seen.rfind('"', seen.rfind("\n", 0, offset) + 1, offset)
+        if opening >= 0:
+            offset = opening
+        why = "string not closed on the line where it opens"
     line, column = position(seen, offset)
     return ParseError(name, line, column, why)
 
