@@ -120,3 +120,20 @@ def test_the_catalog_resolves_every_import_to_a_file_with_that_ontology_iri() ->
         headers = set(target.subjects(RDF.type, OWL.Ontology))
         versions = {target.value(h, OWL.versionIRI) for h in headers}
         assert URIRef(name) in headers | versions, f"{path.name} is not {name}"
+
+
+def test_the_core_ontology_declares_every_term_it_uses() -> None:
+    """Protégé adds stub declarations on save for anything used but not declared."""
+    used = {
+        t
+        for triple in CORE
+        for t in (triple[1], triple[2] if triple[1] == RDF.type else None)
+        if isinstance(t, URIRef) and not str(t).startswith(BUILT_IN)
+    }
+    used |= {
+        o
+        for p in (RDFS.subClassOf, RDFS.subPropertyOf, RDFS.domain, RDFS.range, OWL.inverseOf)
+        for o in CORE.objects(None, p)
+        if isinstance(o, URIRef) and not str(o).startswith(BUILT_IN)
+    }
+    assert sorted(str(t) for t in used - _declared(CORE)) == []
