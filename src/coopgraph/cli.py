@@ -13,6 +13,7 @@ import logging
 import os
 import sys
 import tempfile
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NoReturn
@@ -261,6 +262,50 @@ def stats(session: Session, fmt: str | None, inferred: bool) -> None:
     if inferred:
         run_reasoner(ds)
     click.echo(stats_mod.render(stats_mod.compute(ds), ds, fmt), nl=False)
+
+
+@cli.command()
+@click.argument("files", nargs=-1, metavar="[FILE]...")
+@click.option("--host", help="Address to listen on (default 127.0.0.1).")
+@click.option("--port", type=int, help="Port to listen on (default 8000; 0: any free port).")
+@click.option("--store", "store", metavar="ENGINE", help="Store engine: oxigraph or rdflib.")
+@click.option(
+    "--production",
+    is_flag=True,
+    help="Serve with gunicorn: several processes (--workers) of several threads.",
+)
+@click.option("--workers", type=int, help="Server processes in production mode (default 2).")
+@click.option("--update-token", "update_token", help="Enable SPARQL Update on /update.")
+@click.pass_obj
+def serve(
+    session: Session,
+    files: tuple[str, ...],
+    host: str | None,
+    port: int | None,
+    store: str | None,
+    production: bool,
+    workers: int | None,
+    update_token: str | None,
+) -> None:
+    """Serve the graph: SPARQL endpoint, linked-data pages, query editor, dumps.
+
+    Without FILE, the bundled graph (the project's ontology and data); with FILEs, those RDF
+    files (Turtle, N-Triples, TriG, N-Quads, JSON-LD, RDF/XML), each triple file in a graph
+    named after it. The URL to open is printed once the server listens.
+    """
+    from coopgraph import serve as serving
+
+    settings = session.settings(
+        host=host, port=port, store=store, workers=workers, update_token=update_token
+    )
+    started = time.monotonic()
+    app = serving.build_app(settings, files, start_pool=not production)
+    engine = app.extensions["coopgraph"].engine
+    click.echo(f"loaded {engine.describe()} in {time.monotonic() - started:.1f} s", err=True)
+    if production:
+        serving.run_production(app, settings, serving.echo_err)
+    else:
+        serving.run_development(app, str(settings["host"]), int(settings["port"]), serving.echo_err)
 
 
 def read_query(name: str) -> str:

@@ -189,3 +189,11 @@ def reference_graph(name: str) -> URIRef:
     'https://w3id.org/coopgraph/graph/organizations'
     """
     return GRAPH[name]
+
+
+#: SPARQL 1.1 Service Description.
+SD = Namespace("http://www.w3.org/ns/sparql-service-description#")
+#: Unique URIs for file formats (W3C), used by sd:resultFormat.
+FORMATS = Namespace("http://www.w3.org/ns/formats/")
+#: Where the instance data lives (void:uriSpace).
+ID_SPACE = str(ID)

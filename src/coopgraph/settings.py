@@ -15,6 +15,8 @@ from typing import Any
 from coopgraph.errors import SettingError
 
 ENV_PREFIX = "COOPGRAPH_"
+_TRUE = ("1", "true", "yes", "on")
+_FALSE = ("0", "false", "no", "off")
 
 
 @dataclass(frozen=True)
@@ -28,7 +30,7 @@ class Setting:
     """
 
     name: str
-    default: str | float
+    default: str | float | int | bool
     help: str
 
     @property
@@ -36,19 +38,35 @@ class Setting:
         """The environment variable that sets this setting."""
         return ENV_PREFIX + self.name.upper()
 
-    def convert(self, value: Any, origin: str) -> str | float:
+    def convert(self, value: Any, origin: str) -> str | float | int | bool:
         """Return ``value`` converted to this setting's type.
 
         Raises:
             SettingError: when the value cannot be converted; names ``origin``.
         """
-        if isinstance(self.default, float):
+        kind = type(self.default)
+        if kind is bool:
+            if isinstance(value, bool):
+                return value
+            text = str(value).strip().lower()
+            if text in _TRUE or text in _FALSE:
+                return text in _TRUE
+            raise SettingError(
+                f"setting {self.name} (from {origin}) must be true or false, not {value!r}"
+            )
+        if kind in (int, float):
             try:
-                return float(value)
+                number = kind(value)
             except (TypeError, ValueError):
                 raise SettingError(
-                    f"setting {self.name} (from {origin}) must be a number, not {value!r}"
+                    f"setting {self.name} (from {origin}) must be "
+                    f"{'a whole number' if kind is int else 'a number'}, not {value!r}"
                 ) from None
+            if number < 0 and self.name != "progress_after":
+                raise SettingError(
+                    f"setting {self.name} (from {origin}) cannot be negative, not {value!r}"
+                )
+            return number
         return str(value)
 
 
@@ -67,6 +85,70 @@ SETTINGS: tuple[Setting, ...] = (
         "progress_after",
         2.0,
         "Seconds of loading after which progress is reported on stderr (negative: never).",
+    ),
+    Setting("store", "oxigraph", "Store engine: oxigraph (fast) or rdflib (the reference)."),
+    Setting("host", "127.0.0.1", "Address `coopgraph serve` listens on."),
+    Setting("port", 8000, "Port `coopgraph serve` listens on."),
+    Setting(
+        "query_timeout",
+        10.0,
+        "Seconds a SPARQL query may run; past it the query is stopped and the client gets 503.",
+    ),
+    Setting(
+        "row_cap",
+        10000,
+        "Most rows (or triples) a query result holds; a cut result says so in its headers.",
+    ),
+    Setting(
+        "max_request_bytes",
+        1_000_000,
+        "Largest request body, and largest query string, the endpoint accepts (else 413/414).",
+    ),
+    Setting(
+        "query_workers",
+        2,
+        "Worker processes that evaluate queries, per server process (each can be stopped).",
+    ),
+    Setting(
+        "max_waiting",
+        32,
+        "Queries that may wait for a free worker; beyond that the endpoint answers 503.",
+    ),
+    Setting(
+        "queue_timeout",
+        2.0,
+        "Seconds a query waits for a free worker before the endpoint answers 503.",
+    ),
+    Setting(
+        "cache_entries",
+        2048,
+        "Query results kept in memory per server process (0: no cache); the cache is "
+        "emptied whenever the data changes.",
+    ),
+    Setting(
+        "update_token",
+        "",
+        "A secret that enables SPARQL Update on /update (sent as 'Authorization: Bearer "
+        "TOKEN'); empty: the endpoint is read-only.",
+    ),
+    Setting(
+        "cors_origins",
+        "*",
+        "Origins allowed to query /sparql from a browser (comma-separated; empty: none).",
+    ),
+    Setting(
+        "trusted_proxies",
+        0,
+        "Reverse proxies in front of the server whose X-Forwarded-* headers are trusted "
+        "(host, scheme, and the sub-path in X-Forwarded-Prefix).",
+    ),
+    Setting("workers", 2, "Server processes in production mode (gunicorn)."),
+    Setting("threads", 8, "Threads per server process in production mode (gunicorn)."),
+    Setting(
+        "yasgui_dir",
+        "",
+        "Folder holding yasgui.min.js and yasgui.min.css (from the npm package "
+        "@zazuko/yasgui); empty: node_modules/@zazuko/yasgui/build in the project.",
     ),
 )
 

@@ -1,0 +1,166 @@
+"""Read what a SPARQL request is before any engine sees it: its form and its risky keywords.
+
+A full parse costs milliseconds with rdflib's parser, more than pyoxigraph takes to answer
+a simple query, and pyoxigraph exposes no parser of its own. This module tokenizes the
+text instead (strings, IRIs, comments, variables and prefixed names as the SPARQL 1.1
+grammar defines them, section 19.8) and looks at the bare keywords:
+
+- the *form*: the first of SELECT, CONSTRUCT, DESCRIBE, ASK, or of the update operations;
+- ``SERVICE``, ``LOAD``: never allowed here, reported with their line and column;
+- ``FROM``: the query names its own dataset; the caller then parses it fully to check that
+  each graph is one of the dataset's (see :func:`dataset_clause`).
+
+A keyword is only a keyword as a whole token: ``ex:SERVICE``, ``?service`` and
+``"SERVICE"`` are not. A SERVICE clause cannot hide inside another token: an IRI cannot
+contain spaces, ``<`` or ``{``, and a string or comment is skipped as the parser skips it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from coopgraph.errors import QueryError
+
+QUERY_FORMS = ("SELECT", "CONSTRUCT", "DESCRIBE", "ASK")
+UPDATE_FORMS = (
+    "INSERT",
+    "DELETE",
+    "LOAD",
+    "CLEAR",
+    "DROP",
+    "CREATE",
+    "ADD",
+    "MOVE",
+    "COPY",
+    "WITH",
+)
+
+_TOKEN = re.compile(
+    r"""
+      (?P<space>\s+)
+    | (?P<comment>\#[^\n\r]*)
+    | (?P<iri><[^<>"{}|^`\\\x00-\x20]*>)
+    | (?P<string>'''(?:[^'\\]|\\.|'(?!''))*'''
+               |\"\"\"(?:[^"\\]|\\.|"(?!""))*\"\"\"
+               |'(?:[^'\\\n\r]|\\.)*'
+               |"(?:[^"\\\n\r]|\\.)*")
+    | (?P<var>[?$][\w\u00b7\u0300-\u036f\u203f-\u2040]+)
+    | (?P<word>[\w.\-:%\\\u00b7\u0300-\u036f\u203f-\u2040]+)
+    | (?P<other>.)
+    """,
+    re.VERBOSE | re.DOTALL,
+)
+
+
+_PART = re.compile(r"\w+")
+_WATCHED = ("SERVICE", "LOAD", "FROM")
+_FORMS = frozenset(QUERY_FORMS + UPDATE_FORMS)
+
+
+@dataclass(frozen=True)
+class Keyword:
+    """A keyword found in the text, with its 1-based line and column."""
+
+    name: str
+    line: int
+    column: int
+
+    def where(self) -> str:
+        """``line L, column C``."""
+        return f"line {self.line}, column {self.column}"
+
+
+@dataclass(frozen=True)
+class Scan:
+    """What :func:`scan` found in a request.
+
+    Attributes:
+        form: ``SELECT``, ``CONSTRUCT``, ``DESCRIBE``, ``ASK``, an update operation such as
+            ``INSERT``, or ``None`` when no form keyword was found.
+        service: The first ``SERVICE`` keyword, if any.
+        load: The first ``LOAD`` keyword, if any.
+        from_clause: The first ``FROM`` keyword, if any.
+    """
+
+    form: str | None
+    service: Keyword | None
+    load: Keyword | None
+    from_clause: Keyword | None
+
+    @property
+    def is_update(self) -> bool:
+        """True when the text is a SPARQL Update."""
+        return self.form in UPDATE_FORMS
+
+    @property
+    def is_graph_query(self) -> bool:
+        """True for CONSTRUCT and DESCRIBE, whose result is a graph."""
+        return self.form in ("CONSTRUCT", "DESCRIBE")
+
+
+def scan(text: str) -> Scan:
+    """Tokenize ``text`` and report its form and risky keywords.
+
+    An unterminated string or comment is left to the engine's parser to report.
+    """
+    found: dict[str, Keyword] = {}
+    form: str | None = None
+    line, line_start = 1, 0
+    for match in _TOKEN.finditer(text):
+        if match.lastgroup == "word" and ":" not in match.group():
+            # Without a colon the token is no prefixed name: SPARQL splits it at every
+            # punctuation mark ("?o.SERVICE" is "?o", ".", "SERVICE").
+            for part in _PART.finditer(match.group()):
+                word = part.group().upper()
+                column = match.start() + part.start() - line_start + 1
+                if word in _WATCHED:
+                    found.setdefault(word, Keyword(word, line, column))
+                if form is None and word in _FORMS:
+                    form = word
+        newlines = match.group().count("\n")
+        if newlines:
+            line += newlines
+            line_start = match.start() + match.group().rindex("\n") + 1
+    return Scan(form, found.get("SERVICE"), found.get("LOAD"), found.get("FROM"))
+
+
+def refuse_remote(found: Scan) -> None:
+    """Raise when the request would reach outside the dataset (SERVICE or LOAD).
+
+    Raises:
+        QueryError: naming the keyword and where it is.
+    """
+    if found.service is not None:
+        raise QueryError(
+            "SERVICE is not allowed: this endpoint never sends queries to other "
+            "endpoints; query the local dataset instead",
+            found.service.line,
+            found.service.column,
+        )
+    if found.load is not None:
+        raise QueryError(
+            "LOAD is not allowed: this endpoint never fetches documents from the web or "
+            "the file system",
+            found.load.line,
+            found.load.column,
+        )
+
+
+def dataset_clause(text: str) -> tuple[list[str], list[str]]:
+    """Return the IRIs of the query's FROM and FROM NAMED clauses, fully parsed.
+
+    Raises:
+        QueryError: when the query does not parse.
+    """
+    from coopgraph.query import parse_query  # rdflib's parser: slow, so only when needed
+
+    parsed = parse_query(text)
+    default: list[str] = []
+    named: list[str] = []
+    for clause in parsed.algebra.get("datasetClause") or []:
+        if clause.get("default") is not None:
+            default.append(str(clause["default"]))
+        elif clause.get("named") is not None:
+            named.append(str(clause["named"]))
+    return default, named

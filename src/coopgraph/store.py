@@ -1,0 +1,590 @@
+"""One store interface, several engines: rdflib in memory (the reference) and Oxigraph.
+
+An :class:`Engine` holds the whole dataset (one named graph per file; the default graph of a
+query is the union of all of them) and answers:
+
+- :meth:`Engine.evaluate`: a SPARQL query from the outside, evaluated and written in the
+  media type asked for, cut at the row cap. This runs inside a sandbox worker
+  (:mod:`coopgraph.sandbox`), so it may take as long as it likes: it is killed at its
+  deadline.
+- :meth:`Engine.select` and :meth:`Engine.construct`: the server's own, bounded queries (for
+  the resource pages, VoID, the home page), answered in process with rdflib terms.
+- :meth:`Engine.dump`: the dataset or its union graph in an RDF format.
+
+The engines are built from files (:func:`open_engine`) so that the Oxigraph engine parses
+with Oxigraph's fast parser; the rdflib engine reuses :mod:`coopgraph.load`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from itertools import islice
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import pyoxigraph as ox
+from rdflib import BNode, Dataset, Graph, Literal, URIRef
+from rdflib.graph import DATASET_DEFAULT_GRAPH_ID
+from rdflib.namespace import OWL, RDF, XSD
+from rdflib.plugins.sparql.parserutils import CompValue
+from rdflib.term import Node
+
+from coopgraph import results
+from coopgraph.errors import CoopgraphError, LayoutError, MissingFileError, ParseError, QueryError
+from coopgraph.load import ProjectDataset
+from coopgraph.namespace import GRAPH
+from coopgraph.project import data_files, find_root, ontology_files
+from coopgraph.query import parse_query
+from coopgraph.safety import install_network_guard
+from coopgraph.turtle import parse_turtle
+
+# --------------------------------------------------------------------------- media types
+
+TURTLE = "text/turtle"
+NTRIPLES = "application/n-triples"
+JSONLD = "application/ld+json"
+RDFXML = "application/rdf+xml"
+TRIG = "application/trig"
+NQUADS = "application/n-quads"
+
+#: Media types for graphs (CONSTRUCT, DESCRIBE, the union graph, a resource).
+GRAPH_TYPES = (TURTLE, NTRIPLES, JSONLD, RDFXML)
+#: Media types for a whole dataset (named graphs kept).
+DATASET_TYPES = (TRIG, NQUADS)
+
+_OX_FORMAT = {
+    TURTLE: ox.RdfFormat.TURTLE,
+    NTRIPLES: ox.RdfFormat.N_TRIPLES,
+    JSONLD: ox.RdfFormat.JSON_LD,
+    RDFXML: ox.RdfFormat.RDF_XML,
+    TRIG: ox.RdfFormat.TRIG,
+    NQUADS: ox.RdfFormat.N_QUADS,
+}
+_RDFLIB_FORMAT = {
+    TURTLE: "turtle",
+    NTRIPLES: "nt",
+    JSONLD: "json-ld",
+    RDFXML: "xml",
+    TRIG: "trig",
+    NQUADS: "nquads",
+}
+#: File extensions `coopgraph serve FILE...` understands, and their media types.
+FILE_TYPES = {
+    ".ttl": TURTLE,
+    ".nt": NTRIPLES,
+    ".jsonld": JSONLD,
+    ".json": JSONLD,
+    ".rdf": RDFXML,
+    ".owl": RDFXML,
+    ".xml": RDFXML,
+    ".trig": TRIG,
+    ".nq": NQUADS,
+}
+
+_OX_SYNTAX = re.compile(r"error at (?P<line>\d+):(?P<column>\d+): (?P<message>.*)", re.DOTALL)
+
+
+# --------------------------------------------------------------------------- jobs
+
+
+@dataclass(frozen=True)
+class QueryJob:
+    """A query from the outside, with what the protocol request added to it.
+
+    Attributes:
+        query: The query text.
+        form: SELECT, ASK, CONSTRUCT or DESCRIBE (from :func:`coopgraph.querytext.scan`).
+        media_type: The media type to write the result in.
+        row_cap: At most this many rows (or triples) are written.
+        default_graphs: ``default-graph-uri`` values: the default graph is their merge.
+        named_graphs: ``named-graph-uri`` values: the only graphs GRAPH can reach.
+        has_from: The query has FROM/FROM NAMED (then its own dataset applies).
+        truncated_link: Written in the head of a cut JSON or XML result.
+    """
+
+    query: str
+    form: str
+    media_type: str
+    row_cap: int
+    default_graphs: tuple[str, ...] = ()
+    named_graphs: tuple[str, ...] = ()
+    has_from: bool = False
+    truncated_link: str | None = None
+
+
+@dataclass(frozen=True)
+class QueryReply:
+    """The written result of a :class:`QueryJob`.
+
+    Attributes:
+        body: The result, in ``media_type``.
+        media_type: What ``body`` is.
+        count: Rows (SELECT), triples (CONSTRUCT, DESCRIBE), or 1 (ASK).
+        truncated: The row cap cut the result.
+    """
+
+    body: bytes
+    media_type: str
+    count: int
+    truncated: bool
+
+
+@dataclass(frozen=True)
+class Source:
+    """A file to load, and the named graph its triples go into (``None``: its own quads)."""
+
+    path: Path
+    graph: str | None
+    media_type: str
+
+
+# --------------------------------------------------------------------------- engines
+
+
+@dataclass
+class Engine(ABC):
+    """The dataset, held by one engine.
+
+    Attributes:
+        prefixes: Prefixes to write Turtle with and to offer in the query editor.
+        files: Graph name -> the file it came from (relative to the project, or its name).
+        build: A digest of the loaded files, the same for the same data: for ETags.
+    """
+
+    prefixes: dict[str, str] = field(default_factory=dict)
+    files: dict[str, str] = field(default_factory=dict)
+    build: str = ""
+
+    name = "engine"
+
+    @abstractmethod
+    def evaluate(self, job: QueryJob) -> QueryReply:
+        """Evaluate an outside query and write its result (runs in a sandbox worker)."""
+
+    @abstractmethod
+    def select(self, query: str) -> list[dict[str, Node]]:
+        """Run one of the server's own SELECT queries; rows map variables to rdflib terms."""
+
+    @abstractmethod
+    def construct(self, query: str) -> Graph:
+        """Run one of the server's own CONSTRUCT queries."""
+
+    @abstractmethod
+    def graph_names(self) -> list[str]:
+        """The named graphs, sorted."""
+
+    @abstractmethod
+    def __len__(self) -> int:
+        """The number of quads."""
+
+    @abstractmethod
+    def update(self, text: str) -> None:
+        """Apply a SPARQL Update (the caller holds the write lock)."""
+
+    @abstractmethod
+    def dump(self, media_type: str) -> bytes:
+        """The dataset (TriG, N-Quads) or its union graph (Turtle, N-Triples, JSON-LD, RDF/XML)."""
+
+    def describe(self) -> str:
+        """A short description for logs: the engine and the size."""
+        return f"{self.name}: {len(self)} quads in {len(self.graph_names())} graphs"
+
+
+class OxigraphEngine(Engine):
+    """The dataset in a pyoxigraph in-memory store."""
+
+    name = "oxigraph"
+
+    def __init__(self, store: ox.Store, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.store = store
+
+    def _dataset_args(self, job: QueryJob) -> dict[str, Any]:
+        args: dict[str, Any] = {}
+        if job.default_graphs:
+            args["default_graph"] = [ox.NamedNode(g) for g in job.default_graphs]
+        elif not job.has_from:
+            args["use_default_graph_as_union"] = True
+        if job.named_graphs:
+            args["named_graphs"] = [ox.NamedNode(g) for g in job.named_graphs]
+        return args
+
+    def _query(self, query: str, **args: Any) -> Any:
+        try:
+            return self.store.query(query, **args)
+        except SyntaxError as err:
+            raise _ox_query_error(err) from None
+
+    def evaluate(self, job: QueryJob) -> QueryReply:
+        answer = self._query(job.query, **self._dataset_args(job))
+        if isinstance(answer, ox.QueryBoolean):
+            return QueryReply(
+                results.write_ask(job.media_type, bool(answer)), job.media_type, 1, False
+            )
+        if isinstance(answer, ox.QuerySolutions):
+            names = [v.value for v in answer.variables]
+            rows = [[_ox_plain(t) for t in row] for row in islice(answer, job.row_cap + 1)]
+            truncated = len(rows) > job.row_cap
+            rows = rows[: job.row_cap]
+            link = job.truncated_link if truncated else None
+            body = results.write_select(job.media_type, names, rows, link)
+            return QueryReply(body, job.media_type, len(rows), truncated)
+        triples = list(islice(answer, job.row_cap + 1))
+        truncated = len(triples) > job.row_cap
+        triples = triples[: job.row_cap]
+        body = ox.serialize(
+            triples, format=_OX_FORMAT[job.media_type], prefixes=self._prefixes_for(job.media_type)
+        )
+        return QueryReply(body, job.media_type, len(triples), truncated)
+
+    def _prefixes_for(self, media_type: str) -> dict[str, str] | None:
+        return self.prefixes if media_type in (TURTLE, TRIG) else None
+
+    def select(self, query: str) -> list[dict[str, Node]]:
+        answer = self._query(query, use_default_graph_as_union=True)
+        names = [v.value for v in answer.variables]
+        return [
+            {n: _ox_to_rdflib(t) for n, t in zip(names, row, strict=True) if t is not None}
+            for row in answer
+        ]
+
+    def construct(self, query: str) -> Graph:
+        graph = Graph()
+        for prefix, namespace in self.prefixes.items():
+            graph.bind(prefix, namespace)
+        for t in self._query(query, use_default_graph_as_union=True):
+            graph.add(
+                (_ox_to_rdflib(t.subject), _ox_to_rdflib(t.predicate), _ox_to_rdflib(t.object))
+            )
+        return graph
+
+    def graph_names(self) -> list[str]:
+        return sorted(g.value for g in self.store.named_graphs() if isinstance(g, ox.NamedNode))
+
+    def __len__(self) -> int:
+        return len(self.store)
+
+    def update(self, text: str) -> None:
+        try:
+            self.store.update(text)
+        except SyntaxError as err:
+            raise _ox_query_error(err) from None
+        except OSError as err:
+            raise QueryError(f"the update failed: {err}") from None
+
+    def dump(self, media_type: str) -> bytes:
+        fmt = _OX_FORMAT[media_type]
+        if media_type in DATASET_TYPES:
+            return self.store.dump(format=fmt, prefixes=self._prefixes_for(media_type))
+        union = {q.triple for q in self.store}
+        ordered = sorted(union, key=str)
+        return ox.serialize(ordered, format=fmt, prefixes=self._prefixes_for(media_type))
+
+
+class RdflibEngine(Engine):
+    """The dataset in an rdflib Dataset: slow, but the reference the others are checked against."""
+
+    name = "rdflib"
+
+    def __init__(self, dataset: Dataset, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.dataset = dataset
+        install_network_guard()
+
+    def evaluate(self, job: QueryJob) -> QueryReply:
+        parsed = parse_query(job.query)
+        if job.default_graphs or job.named_graphs:
+            parsed.algebra["datasetClause"] = [
+                *(CompValue("DatasetClause", default=URIRef(g)) for g in job.default_graphs),
+                *(CompValue("DatasetClause", named=URIRef(g)) for g in job.named_graphs),
+            ]
+        try:
+            answer = self.dataset.query(parsed)
+            if answer.type == "ASK":
+                body = results.write_ask(job.media_type, bool(answer.askAnswer))
+                return QueryReply(body, job.media_type, 1, False)
+            if answer.type == "SELECT":
+                names = [str(v) for v in answer.vars or []]
+                rows = [
+                    [_rdflib_plain(row[i]) for i in range(len(names))]
+                    for row in islice(answer, job.row_cap + 1)
+                ]
+            else:
+                triples = list(islice(answer.graph, job.row_cap + 1))
+        except QueryError:
+            raise
+        except Exception as err:  # noqa: BLE001 - rdflib raises many types while evaluating
+            raise QueryError(f"evaluation failed: {' '.join(str(err).split())}") from None
+        if answer.type == "SELECT":
+            truncated = len(rows) > job.row_cap
+            rows = rows[: job.row_cap]
+            link = job.truncated_link if truncated else None
+            body = results.write_select(job.media_type, names, rows, link)
+            return QueryReply(body, job.media_type, len(rows), truncated)
+        truncated = len(triples) > job.row_cap
+        graph = Graph()
+        for prefix, namespace in self.prefixes.items():
+            graph.bind(prefix, namespace)
+        graph.addN((s, p, o, graph) for s, p, o in triples[: job.row_cap])
+        body = graph.serialize(format=_RDFLIB_FORMAT[job.media_type], encoding="utf-8")
+        return QueryReply(body, job.media_type, len(graph), truncated)
+
+    def select(self, query: str) -> list[dict[str, Node]]:
+        answer = self.dataset.query(parse_query(query))
+        return [{str(k): v for k, v in row.asdict().items()} for row in answer]
+
+    def construct(self, query: str) -> Graph:
+        graph = Graph()
+        for prefix, namespace in self.prefixes.items():
+            graph.bind(prefix, namespace)
+        graph += self.dataset.query(parse_query(query)).graph
+        return graph
+
+    def graph_names(self) -> list[str]:
+        return sorted(
+            str(g.identifier)
+            for g in self.dataset.graphs()
+            if isinstance(g.identifier, URIRef)
+            and len(g)
+            and g.identifier != DATASET_DEFAULT_GRAPH_ID
+        )
+
+    def __len__(self) -> int:
+        return sum(len(g) for g in self.dataset.graphs())
+
+    def update(self, text: str) -> None:
+        try:
+            self.dataset.update(text)
+        except Exception as err:  # noqa: BLE001 - the parser and evaluator raise many types
+            raise QueryError(f"the update failed: {' '.join(str(err).split())}") from None
+
+    def dump(self, media_type: str) -> bytes:
+        fmt = _RDFLIB_FORMAT[media_type]
+        if media_type in DATASET_TYPES:
+            return self.dataset.serialize(format=fmt, encoding="utf-8")
+        union = Graph()
+        for prefix, namespace in self.prefixes.items():
+            union.bind(prefix, namespace)
+        union.addN((s, p, o, union) for s, p, o, _ in self.dataset.quads((None, None, None, None)))
+        return union.serialize(format=fmt, encoding="utf-8")
+
+
+ENGINES = ("oxigraph", "rdflib")
+
+
+# --------------------------------------------------------------------------- building
+
+
+def project_sources(root: str | Path | None = None) -> list[Source]:
+    """Return the project's ontology and data files with the graph each loads into.
+
+    Raises:
+        MissingFileError, LayoutError, ParseError: as :func:`coopgraph.load.build_dataset`.
+    """
+    found = find_root(root)
+    sources = [Source(p, _ontology_iri(p, found), TURTLE) for p in ontology_files(found)]
+    sources += [Source(f.path, str(f.graph), TURTLE) for f in data_files(found)]
+    return sources
+
+
+def file_sources(paths: Iterable[str | Path]) -> list[Source]:
+    """Return loose RDF files to serve, each triple file in a graph named after the file.
+
+    Raises:
+        MissingFileError: for a file that does not exist.
+        CoopgraphError: for an extension that is not an RDF format, or two files that
+            would share a graph name.
+    """
+    sources: list[Source] = []
+    names: dict[str, Path] = {}
+    for given in paths:
+        path = Path(given)
+        if not path.is_file():
+            raise MissingFileError(f"{given}: no such file")
+        media_type = FILE_TYPES.get(path.suffix.lower())
+        if media_type is None:
+            known = ", ".join(sorted(FILE_TYPES))
+            raise CoopgraphError(f"{given}: not an RDF file extension (known: {known})")
+        graph = None
+        if media_type not in DATASET_TYPES:
+            graph = str(GRAPH["file/" + quote(path.name)])
+            if graph in names:
+                raise CoopgraphError(
+                    f"{given}: {names[graph]} has the same file name; each file's triples go "
+                    f"into a graph named after the file, so names must differ"
+                )
+            names[graph] = path
+        sources.append(Source(path, graph, media_type))
+    return sources
+
+
+def open_engine(
+    kind: str,
+    sources: Sequence[Source],
+    root: Path | None = None,
+    prefixes: dict[str, str] | None = None,
+) -> Engine:
+    """Load ``sources`` into a new engine of the given kind.
+
+    Raises:
+        CoopgraphError: for an unknown engine; ParseError for a file that does not parse.
+    """
+    shown = {s.graph or str(s.path): _shown(s.path, root) for s in sources}
+    build = _digest(sources)
+    if kind == "oxigraph":
+        store = ox.Store()
+        for source in sources:
+            _ox_load(store, source, _shown(source.path, root))
+        found = dict(prefixes or {})
+        for source in sources:
+            if source.media_type in (TURTLE, TRIG):
+                found.update(
+                    {k: v for k, v in _turtle_prefixes(source.path).items() if k not in found}
+                )
+        return OxigraphEngine(store, prefixes=found, files=shown, build=build)
+    if kind == "rdflib":
+        ds = _rdflib_dataset(sources, root)
+        found = dict(prefixes or {})
+        found.update({p: str(n) for p, n in ds.namespaces() if p and p not in found})
+        return RdflibEngine(ds, prefixes=found, files=shown, build=build)
+    raise CoopgraphError(f"unknown store engine {kind!r}; use one of: {', '.join(ENGINES)}")
+
+
+def _rdflib_dataset(sources: Sequence[Source], root: Path | None) -> Dataset:
+    ds = ProjectDataset(root)
+    for source in sources:
+        shown = _shown(source.path, root)
+        target = ds if source.graph is None else ds.graph(URIRef(source.graph))
+        if source.media_type == TURTLE:
+            parse_turtle(source.path, target, shown=shown)
+            continue
+        try:
+            target.parse(source.path, format=_RDFLIB_FORMAT[source.media_type])
+        except Exception as err:  # noqa: BLE001 - rdflib parsers raise many types
+            raise ParseError(shown, None, None, " ".join(str(err).split())) from None
+    return ds
+
+
+def _ox_load(store: ox.Store, source: Source, shown: str) -> None:
+    kwargs: dict[str, Any] = {"path": str(source.path), "format": _OX_FORMAT[source.media_type]}
+    if source.graph is not None:
+        kwargs["to_graph"] = ox.NamedNode(source.graph)
+    try:
+        store.bulk_load(**kwargs)
+    except SyntaxError as err:
+        line, column = getattr(err, "lineno", None), getattr(err, "offset", None)
+        message = str(err.msg if hasattr(err, "msg") else err)
+        message = re.sub(r"^Parser error at line \d+ between columns \d+ and \d+: ", "", message)
+        raise ParseError(shown, line, column, message) from None
+    except (OSError, ValueError) as err:
+        raise ParseError(shown, None, None, str(err)) from None
+
+
+def _ontology_iri(path: Path, root: Path) -> str:
+    try:
+        quads = ox.parse(path=str(path), format=ox.RdfFormat.TURTLE)
+        found = {
+            q.subject.value
+            for q in quads
+            if q.predicate.value == str(RDF.type)
+            and isinstance(q.object, ox.NamedNode)
+            and q.object.value == str(OWL.Ontology)
+            and isinstance(q.subject, ox.NamedNode)
+        }
+    except SyntaxError as err:
+        raise ParseError(
+            _shown(path, root), getattr(err, "lineno", None), getattr(err, "offset", None), str(err)
+        ) from None
+    if len(found) != 1:
+        raise LayoutError(
+            f"{_shown(path, root)}: an ontology file must declare exactly one owl:Ontology "
+            f"with an IRI (it names the file's graph); found {len(found)}"
+        )
+    return found.pop()
+
+
+_PREFIX_LINE = re.compile(
+    r"^\s*@?prefix\s+([A-Za-z][\w.\-]*)?:\s*<([^>]*)>", re.IGNORECASE | re.MULTILINE
+)
+
+
+def _turtle_prefixes(path: Path) -> dict[str, str]:
+    """The prefixes a Turtle or TriG file declares (read from its text, first 64 KiB)."""
+    with path.open(encoding="utf-8", errors="replace") as fh:
+        head = fh.read(65536)
+    return {m.group(1) or "": m.group(2) for m in _PREFIX_LINE.finditer(head) if m.group(1)}
+
+
+def _digest(sources: Sequence[Source]) -> str:
+    digest = hashlib.sha256()
+    for source in sorted(sources, key=lambda s: str(s.path)):
+        digest.update(str(source.graph).encode())
+        digest.update(source.path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def _shown(path: Path, root: Path | None) -> str:
+    if root is not None:
+        try:
+            return str(path.resolve().relative_to(root.resolve()))
+        except ValueError:
+            pass
+    return path.name
+
+
+# --------------------------------------------------------------------------- terms
+
+
+def _ox_plain(term: Any) -> results.PlainTerm | None:
+    if term is None:
+        return None
+    if isinstance(term, ox.NamedNode):
+        return ("uri", term.value)
+    if isinstance(term, ox.BlankNode):
+        return ("bnode", term.value)
+    if isinstance(term, ox.Literal):
+        return ("literal", term.value, term.language, term.datatype.value)
+    return ("literal", str(term), None, None)  # an RDF-star triple term: shown as text
+
+
+def _rdflib_plain(term: Node | None) -> results.PlainTerm | None:
+    if term is None:
+        return None
+    if isinstance(term, URIRef):
+        return ("uri", str(term))
+    if isinstance(term, BNode):
+        return ("bnode", str(term))
+    if isinstance(term, Literal):
+        datatype = str(term.datatype) if term.datatype else None
+        return ("literal", str(term), term.language, datatype)
+    return ("literal", str(term), None, None)
+
+
+def _ox_to_rdflib(term: Any) -> Node:
+    if isinstance(term, ox.NamedNode):
+        return URIRef(term.value)
+    if isinstance(term, ox.BlankNode):
+        return BNode(term.value)
+    if isinstance(term, ox.Literal):
+        if term.language:
+            return Literal(term.value, lang=term.language)
+        if term.datatype.value == str(XSD.string):
+            return Literal(term.value)
+        return Literal(term.value, datatype=URIRef(term.datatype.value))
+    raise TypeError(f"not a term: {term!r}")
+
+
+def _ox_query_error(err: SyntaxError) -> QueryError:
+    match = _OX_SYNTAX.search(str(err))
+    if match:
+        return QueryError(
+            "syntax error: " + " ".join(match["message"].split()),
+            int(match["line"]),
+            int(match["column"]),
+        )
+    return QueryError(" ".join(str(err).split()))

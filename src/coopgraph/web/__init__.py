@@ -1,0 +1,106 @@
+"""The web app: SPARQL protocol, linked-data pages, query editor, dumps.
+
+:func:`create_app` is handed a ready engine (the web layer never parses data files) and
+the settings; see :mod:`coopgraph.web.protocol`, :mod:`coopgraph.web.pages` and
+:mod:`coopgraph.web.dataset` for the routes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+from flask_compress import Compress
+from flask_cors import CORS
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from coopgraph.settings import resolve
+from coopgraph.store import Engine
+from coopgraph.web import dataset, errors, pages, protocol
+from coopgraph.web.state import ServerState
+
+#: Types worth compressing (all text-like results and pages).
+COMPRESSED = [
+    "text/html",
+    "text/css",
+    "text/plain",
+    "text/csv",
+    "text/tab-separated-values",
+    "text/turtle",
+    "application/javascript",
+    "application/json",
+    "application/ld+json",
+    "application/n-triples",
+    "application/n-quads",
+    "application/trig",
+    "application/rdf+xml",
+    "application/sparql-results+json",
+    "application/sparql-results+xml",
+]
+
+
+def create_app(
+    engine: Engine,
+    settings: Mapping[str, Any] | None = None,
+    *,
+    sources_dir: Path | None = None,
+    examples: list[tuple[str, str]] | None = None,
+    yasgui_dir: Path | None = None,
+    start_pool: bool = True,
+) -> Flask:
+    """Build the app around ``engine``.
+
+    Args:
+        engine: The loaded dataset.
+        settings: Setting values (defaults from :mod:`coopgraph.settings` fill the rest).
+        sources_dir: The folder of the source texts, for the source documents' pages.
+        examples: Example queries for the editor: (title, text).
+        yasgui_dir: The folder holding yasgui.min.js and yasgui.min.css.
+        start_pool: Fork the query workers now (call this while single-threaded); pass
+            False when a server starts them later in each of its processes.
+    """
+    values = resolve({}, {}, {})
+    values.update(settings or {})
+    app = Flask(__name__)
+    app.config["MAX_CONTENT_LENGTH"] = int(values["max_request_bytes"])
+    app.config["JSON_SORT_KEYS"] = False
+    app.config["COMPRESS_MIMETYPES"] = COMPRESSED
+    app.config["COMPRESS_MIN_SIZE"] = 1024
+    app.config["COMPRESS_ALGORITHM"] = ["gzip"]
+    app.config["COMPRESS_REGISTER"] = True
+    state = ServerState(
+        engine,
+        dict(values),
+        sources_dir=sources_dir,
+        examples=list(examples or []),
+        yasgui_dir=yasgui_dir,
+    )
+    app.extensions["coopgraph"] = state
+    errors.register(app)
+    app.register_blueprint(protocol.bp)
+    app.register_blueprint(dataset.bp)
+    app.register_blueprint(pages.bp)
+    origins = [o.strip() for o in str(values["cors_origins"]).split(",") if o.strip()]
+    if origins:
+        CORS(
+            app,
+            resources={
+                r"/sparql": {"origins": origins},
+                r"/.well-known/void": {"origins": origins},
+            },
+            methods=["GET", "POST", "OPTIONS"],
+            allow_headers=["Content-Type", "Accept"],
+            expose_headers=["Coopgraph-Truncated", "Coopgraph-Results", "ETag"],
+            max_age=86400,
+        )
+    Compress(app)
+    hops = int(values["trusted_proxies"])
+    if hops:
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops, x_prefix=hops
+        )
+    if start_pool:
+        state.start_pool()
+    return app

@@ -1,0 +1,78 @@
+"""The dataset as a whole: dumps at stable URLs, the VoID description, and /health."""
+
+from __future__ import annotations
+
+import gzip
+
+from flask import Blueprint, Response, abort, jsonify, request
+
+from coopgraph.web import media
+from coopgraph.web.describe import DUMPS, void_graph
+from coopgraph.web.protocol import state
+
+bp = Blueprint("dataset", __name__)
+
+_RDFLIB = {
+    "text/turtle": "turtle",
+    "application/n-triples": "nt",
+    "application/ld+json": "json-ld",
+    "application/rdf+xml": "xml",
+}
+
+
+@bp.route("/dumps/<name>")
+def dump(name: str) -> Response:
+    """A dump of the dataset (TriG, N-Quads) or of its union graph (Turtle, N-Triples,
+    JSON-LD), built once per version of the data; sent gzipped when the client accepts it."""
+    media_type = DUMPS.get(name)
+    if media_type is None:
+        abort(404)
+    st = state()
+    body = st.memoize(f"dump:{name}", lambda: st.engine.dump(media_type))
+    packed = st.memoize(f"dump.gz:{name}", lambda: gzip.compress(body, 6, mtime=0))
+    wants_gzip = "gzip" in request.accept_encodings
+    response = Response(packed if wants_gzip else body, content_type=media.content_type(media_type))
+    if wants_gzip:
+        response.headers["Content-Encoding"] = "gzip"
+    response.vary.add("Accept-Encoding")
+    response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+    response.set_etag(st.etag("dump", name, "gzip" if wants_gzip else "identity"))
+    response.last_modified = int(st.modified)
+    response.headers["Cache-Control"] = "no-cache"
+    response.direct_passthrough = False
+    return response.make_conditional(request)
+
+
+@bp.route("/.well-known/void")
+def void() -> Response:
+    """The VoID description of the dataset, in Turtle or another RDF type by Accept."""
+    st = state()
+    media_type = media.negotiate(
+        request.accept_mimetypes, media.GRAPH_TYPES, request.args.get("format"), media.GRAPH_NAMES
+    )
+    base = request.url_root
+    body = st.memoize(
+        f"void:{base}:{media_type}",
+        lambda: void_graph(st, base).serialize(format=_RDFLIB[media_type], encoding="utf-8"),
+    )
+    response = Response(body, content_type=media.content_type(media_type))
+    response.vary.add("Accept")
+    response.set_etag(st.etag("void", base, media_type))
+    response.last_modified = int(st.modified)
+    return response.make_conditional(request)
+
+
+@bp.route("/health")
+def health() -> Response:
+    """Whether the server answers, and what it holds."""
+    st = state()
+    pool = st.pool
+    return jsonify(
+        status="ok" if pool is not None else "no query workers",
+        triples=len(st.engine),
+        engine=st.engine.name,
+        version=st.version,
+        queryWorkers=pool.size if pool else 0,
+        queriesRun=pool.stats.jobs if pool else 0,
+        queriesStopped=pool.stats.killed if pool else 0,
+    )

@@ -1,0 +1,220 @@
+"""Descriptions of the service and of the dataset: SPARQL Service Description and VoID.
+
+- `SPARQL 1.1 Service Description <https://www.w3.org/TR/sparql11-service-description/>`_:
+  what ``/sparql`` supports (query language, result formats, the union default graph) and
+  the dataset (each named graph and its size). ``sd:endpoint`` is the URL the client used.
+  Federated query is not advertised: SERVICE is refused here.
+- `VoID <https://www.w3.org/TR/void/>`_: the dataset's size (triples, entities, classes,
+  properties), a partition per class and per property, one subset per named graph with the
+  source document it holds, the endpoint, and the dumps.
+
+Counts come from the server's own SPARQL queries on the engine, computed once per version of
+the data (see :meth:`coopgraph.web.state.ServerState.memoize`).
+"""
+
+from __future__ import annotations
+
+from rdflib import BNode, Graph, Literal, URIRef
+from rdflib.namespace import DCTERMS, RDF, RDFS, VOID, XSD
+
+from coopgraph.namespace import COOP, FORMATS, ID_SPACE, SD
+from coopgraph.web.state import ServerState
+
+#: The dumps: file name -> media type; the dataset dumps keep the named graphs.
+DUMPS = {
+    "coopgraph.trig": "application/trig",
+    "coopgraph.nq": "application/n-quads",
+    "coopgraph.ttl": "text/turtle",
+    "coopgraph.nt": "application/n-triples",
+    "coopgraph.jsonld": "application/ld+json",
+}
+
+_RESULT_FORMATS = (
+    "SPARQL_Results_JSON",
+    "SPARQL_Results_XML",
+    "SPARQL_Results_CSV",
+    "SPARQL_Results_TSV",
+    "Turtle",
+    "N-Triples",
+    "JSON-LD",
+    "RDF_XML",
+)
+
+
+def graph_sizes(st: ServerState) -> dict[str, int]:
+    """Triples per named graph."""
+
+    def compute() -> dict[str, int]:
+        rows = st.engine.select(
+            "SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g"
+        )
+        return {str(r["g"]): int(r["n"]) for r in rows}
+
+    return st.memoize("graph-sizes", compute)
+
+
+def statistics(st: ServerState) -> dict[str, int]:
+    """Sizes of the union graph: triples, entities, distinct subjects and objects, ..."""
+
+    def compute() -> dict[str, int]:
+        row = st.engine.select(
+            """SELECT (COUNT(*) AS ?triples) (COUNT(DISTINCT ?s) AS ?subjects)
+                      (COUNT(DISTINCT ?o) AS ?objects) (COUNT(DISTINCT ?p) AS ?properties)
+               WHERE { SELECT DISTINCT ?s ?p ?o WHERE { ?s ?p ?o } }"""
+        )[0]
+        entities = st.engine.select(
+            f"""SELECT (COUNT(DISTINCT ?s) AS ?n) WHERE {{
+                  ?s ?p ?o FILTER(isIRI(?s) && STRSTARTS(STR(?s), "{ID_SPACE}")) }}"""
+        )[0]
+        classes = st.engine.select("SELECT (COUNT(DISTINCT ?c) AS ?n) WHERE { ?x a ?c }")[0]
+        found = {k: int(v) for k, v in row.items()}
+        found["entities"] = int(entities["n"])
+        found["classes"] = int(classes["n"])
+        return found
+
+    return st.memoize("statistics", compute)
+
+
+def class_partitions(st: ServerState) -> list[tuple[URIRef, int]]:
+    """Instances per class, most first."""
+
+    def compute() -> list[tuple[URIRef, int]]:
+        rows = st.engine.select(
+            "SELECT ?c (COUNT(DISTINCT ?x) AS ?n) WHERE { ?x a ?c } "
+            "GROUP BY ?c ORDER BY DESC(?n) ?c"
+        )
+        return [(URIRef(str(r["c"])), int(r["n"])) for r in rows]
+
+    return st.memoize("class-partitions", compute)
+
+
+def property_partitions(st: ServerState) -> list[tuple[URIRef, int]]:
+    """Triples per property, most first."""
+
+    def compute() -> list[tuple[URIRef, int]]:
+        rows = st.engine.select(
+            "SELECT ?p (COUNT(*) AS ?n) WHERE { SELECT DISTINCT ?s ?p ?o WHERE { ?s ?p ?o } } "
+            "GROUP BY ?p ORDER BY DESC(?n) ?p"
+        )
+        return [(URIRef(str(r["p"])), int(r["n"])) for r in rows]
+
+    return st.memoize("property-partitions", compute)
+
+
+def source_titles(st: ServerState) -> dict[str, str]:
+    """The source documents' labels, by IRI (a source graph is named after its document)."""
+
+    def compute() -> dict[str, str]:
+        rows = st.engine.select(
+            f"""SELECT ?d ?label WHERE {{ ?d a <{COOP.SourceDocument}> .
+                OPTIONAL {{ ?d <{RDFS.label}> ?label }} }}"""
+        )
+        return {str(r["d"]): str(r.get("label", r["d"])) for r in rows}
+
+    return st.memoize("source-titles", compute)
+
+
+def service_graph(st: ServerState, endpoint: str) -> Graph:
+    """The service description of ``/sparql``, with ``sd:endpoint`` = ``endpoint``."""
+    graph = Graph()
+    graph.bind("sd", SD)
+    graph.bind("void", VOID)
+    graph.bind("formats", FORMATS)
+    service = URIRef(endpoint + "#service")
+    graph.add((service, RDF.type, SD.Service))
+    graph.add((service, SD.endpoint, URIRef(endpoint)))
+    graph.add((service, SD.supportedLanguage, SD.SPARQL11Query))
+    graph.add((service, SD.feature, SD.UnionDefaultGraph))
+    graph.add(
+        (service, SD.defaultEntailmentRegime, URIRef("http://www.w3.org/ns/entailment/Simple"))
+    )
+    for name in _RESULT_FORMATS:
+        graph.add((service, SD.resultFormat, FORMATS[name]))
+    graph.add(
+        (service, RDFS.seeAlso, URIRef(endpoint.rsplit("/sparql", 1)[0] + "/.well-known/void"))
+    )
+    dataset = BNode()
+    graph.add((service, SD.defaultDataset, dataset))
+    graph.add((dataset, RDF.type, SD.Dataset))
+    default = BNode()
+    graph.add((dataset, SD.defaultGraph, default))
+    graph.add((default, RDF.type, SD.Graph))
+    graph.add((default, VOID.triples, Literal(statistics(st)["triples"], datatype=XSD.integer)))
+    for name, size in sorted(graph_sizes(st).items()):
+        named, inner = BNode(), BNode()
+        graph.add((dataset, SD.namedGraph, named))
+        graph.add((named, RDF.type, SD.NamedGraph))
+        graph.add((named, SD.name, URIRef(name)))
+        graph.add((named, SD.graph, inner))
+        graph.add((inner, RDF.type, SD.Graph))
+        graph.add((inner, VOID.triples, Literal(size, datatype=XSD.integer)))
+    return graph
+
+
+def void_graph(st: ServerState, base: str) -> Graph:
+    """The VoID description of the dataset served at ``base`` (ending in ``/``)."""
+    graph = Graph()
+    graph.bind("void", VOID)
+    graph.bind("dcterms", DCTERMS)
+    graph.bind("coop", COOP)
+    dataset = URIRef(base + ".well-known/void#coopgraph")
+    add = graph.add
+    add((dataset, RDF.type, VOID.Dataset))
+    add((dataset, DCTERMS.title, Literal("coopgraph", lang="en")))
+    add(
+        (
+            dataset,
+            DCTERMS.description,
+            Literal(
+                "A knowledge graph of international cooperation: organizations, the instruments "
+                "that bind them, who signed or approved them, the crime areas and goals they "
+                "serve, with the quoted evidence for every fact.",
+                lang="en",
+            ),
+        )
+    )
+    add((dataset, VOID.sparqlEndpoint, URIRef(base + "sparql")))
+    add((dataset, VOID.uriSpace, Literal(ID_SPACE)))
+    add((dataset, VOID.exampleResource, URIRef(ID_SPACE + "org/interpol")))
+    for file_name in DUMPS:
+        add((dataset, VOID.dataDump, URIRef(base + "dumps/" + file_name)))
+    stats = statistics(st)
+    for key, prop in (
+        ("triples", VOID.triples),
+        ("entities", VOID.entities),
+        ("classes", VOID.classes),
+        ("properties", VOID.properties),
+        ("subjects", VOID.distinctSubjects),
+        ("objects", VOID.distinctObjects),
+    ):
+        add((dataset, prop, Literal(stats[key], datatype=XSD.integer)))
+    for vocabulary in (
+        "https://w3id.org/coopgraph/ontology#",
+        "http://www.w3.org/ns/prov#",
+        "http://www.w3.org/2004/02/skos/core#",
+        "http://purl.org/dc/terms/",
+    ):
+        add((dataset, VOID.vocabulary, URIRef(vocabulary)))
+    for cls, count in class_partitions(st):
+        part = BNode()
+        add((dataset, VOID.classPartition, part))
+        add((part, VOID["class"], cls))
+        add((part, VOID.entities, Literal(count, datatype=XSD.integer)))
+    for prop, count in property_partitions(st):
+        part = BNode()
+        add((dataset, VOID.propertyPartition, part))
+        add((part, VOID.property, prop))
+        add((part, VOID.triples, Literal(count, datatype=XSD.integer)))
+    sources = source_titles(st)
+    for name, size in sorted(graph_sizes(st).items()):
+        subset = URIRef(name)
+        add((dataset, VOID.subset, subset))
+        add((subset, RDF.type, VOID.Dataset))
+        add((subset, VOID.triples, Literal(size, datatype=XSD.integer)))
+        if name in sources:
+            add((subset, DCTERMS.source, URIRef(name)))
+            add((subset, DCTERMS.title, Literal(f"Facts from: {sources[name]}", lang="en")))
+        file_name = st.engine.files.get(name)
+        if file_name:
+            add((subset, RDFS.comment, Literal(f"loaded from {file_name}", lang="en")))
+    return graph

@@ -1,0 +1,137 @@
+"""Media types the server offers, and content negotiation (``Accept`` or a ``format`` parameter).
+
+Negotiation follows RFC 9110, section 12.5.1, through Werkzeug's ``MIMEAccept``: q-values
+rank the types, ``*/*`` and ``type/*`` match, and a type given ``q=0`` is never chosen. A
+``format`` parameter (``json``, ``ttl``, or a media type) overrides the header. When nothing
+on offer is acceptable, :class:`NotAcceptable` lists what is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from werkzeug.datastructures import MIMEAccept
+
+from coopgraph import results
+from coopgraph.errors import CoopgraphError
+from coopgraph.store import DATASET_TYPES, JSONLD, NQUADS, NTRIPLES, RDFXML, TRIG, TURTLE
+
+HTML = "text/html"
+
+#: SELECT and ASK results, the first being the default.
+RESULT_TYPES = (results.JSON, results.XML, results.CSV, results.TSV)
+#: CONSTRUCT and DESCRIBE results, and RDF views of a resource, the first being the default.
+GRAPH_TYPES = (TURTLE, NTRIPLES, JSONLD, RDFXML)
+#: A whole dataset, named graphs kept.
+DATASET_OFFERS = DATASET_TYPES
+
+#: Short names for the ``format`` parameter (and file suffixes), by kind of result.
+RESULT_NAMES = {"json": results.JSON, "xml": results.XML, "csv": results.CSV, "tsv": results.TSV}
+GRAPH_NAMES = {
+    "ttl": TURTLE,
+    "turtle": TURTLE,
+    "nt": NTRIPLES,
+    "ntriples": NTRIPLES,
+    "n-triples": NTRIPLES,
+    "jsonld": JSONLD,
+    "json-ld": JSONLD,
+    "json": JSONLD,
+    "rdf": RDFXML,
+    "xml": RDFXML,
+    "rdfxml": RDFXML,
+    "trig": TRIG,
+    "nq": NQUADS,
+    "nquads": NQUADS,
+}
+#: File suffixes of RDF documents (``/id/org/interpol.ttl``).
+SUFFIXES = {".ttl": TURTLE, ".nt": NTRIPLES, ".jsonld": JSONLD, ".rdf": RDFXML}
+
+#: Other names clients send for the types above; each stands for any of its targets.
+ALIASES = {
+    "application/json": (results.JSON, JSONLD),
+    "application/xml": (results.XML, RDFXML),
+    "text/xml": (results.XML, RDFXML),
+    "application/x-turtle": (TURTLE,),
+    "text/plain": (NTRIPLES,),
+}
+
+#: File extensions of downloads, by media type.
+EXTENSIONS = {
+    results.JSON: "srj",
+    results.XML: "srx",
+    results.CSV: "csv",
+    results.TSV: "tsv",
+    TURTLE: "ttl",
+    NTRIPLES: "nt",
+    JSONLD: "jsonld",
+    RDFXML: "rdf",
+    TRIG: "trig",
+    NQUADS: "nq",
+}
+
+_TEXT_TYPES = {results.CSV, results.TSV, TURTLE, NTRIPLES, HTML, TRIG, NQUADS}
+
+
+class NotAcceptable(CoopgraphError):
+    """No offered media type is acceptable to the client.
+
+    Attributes:
+        offers: The media types that could have been served.
+    """
+
+    def __init__(self, asked: str, offers: Sequence[str]) -> None:
+        self.offers = tuple(offers)
+        super().__init__(f"cannot answer with {asked}; available: {', '.join(self.offers)}")
+
+
+def content_type(media_type: str) -> str:
+    """The Content-Type header for ``media_type`` (text types say they are UTF-8)."""
+    return f"{media_type}; charset=utf-8" if media_type in _TEXT_TYPES else media_type
+
+
+def negotiate(
+    accept: MIMEAccept,
+    offers: Sequence[str],
+    fmt: str | None = None,
+    names: dict[str, str] | None = None,
+) -> str:
+    """Choose the media type to answer with.
+
+    Args:
+        accept: The request's parsed ``Accept`` header.
+        offers: The types on offer, the preferred first (it is chosen for ``*/*``, for
+            no ``Accept`` header, and between types of equal quality).
+        fmt: A ``format`` parameter: a short name from ``names`` or a media type.
+        names: Short names allowed in ``fmt``.
+
+    Raises:
+        NotAcceptable: when ``fmt`` names nothing on offer, or ``Accept`` excludes every
+            offer.
+    """
+    if fmt:
+        key = fmt.strip().lower()
+        candidates = [(names or {}).get(key), *ALIASES.get(key, ()), key]
+        for wanted in candidates:
+            if wanted in offers:
+                return wanted
+        raise NotAcceptable(f"format {fmt!r}", offers)
+    if not accept:
+        return offers[0]
+    expanded = _with_aliases(accept)
+    best = expanded.best_match(offers)
+    if best is None:
+        raise NotAcceptable(f"Accept: {accept.to_header()}", offers)
+    return best
+
+
+def _with_aliases(accept: MIMEAccept) -> MIMEAccept:
+    """Add the canonical type for every alias the client listed, at the alias's quality."""
+    extra = [
+        (target, quality)
+        for value, quality in accept
+        for target in ALIASES.get(value, ())
+        if target not in accept.values()
+    ]
+    if not extra:
+        return accept
+    return MIMEAccept([*accept, *extra])

@@ -1,0 +1,204 @@
+"""Linked data: every ``https://w3id.org/coopgraph/...`` IRI is served at the same path.
+
+A browser gets an HTML page; other clients get RDF by ``Accept`` (Turtle by default) or by a
+suffix (``.ttl``, ``.nt``, ``.jsonld``, ``.rdf``), with ``Vary: Accept``. The ontology
+(``/ontology``, whose terms are ``/ontology#Term``) and the alignment module return their
+whole document; a graph's IRI returns the graph's triples; anything else, its description
+(its statements and incoming links).
+
+Also here: the home page, the list of a class's instances, and the static files.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Blueprint, Response, abort, render_template, request, send_from_directory, url_for
+from rdflib import Graph, URIRef
+
+from coopgraph.namespace import COOP
+from coopgraph.store import Engine
+from coopgraph.web import media
+from coopgraph.web.describe import DUMPS, class_partitions, graph_sizes, source_titles, statistics
+from coopgraph.web.protocol import state
+from coopgraph.web.resources import (
+    describe,
+    graph_content,
+    instances,
+    labels,
+    rdf_description,
+)
+
+bp = Blueprint("pages", __name__)
+
+BASE = "https://w3id.org/coopgraph/"
+_FORMAT_OF = {
+    "text/turtle": "turtle",
+    "application/n-triples": "nt",
+    "application/ld+json": "json-ld",
+    "application/rdf+xml": "xml",
+}
+
+
+def local_url(iri: str) -> str:
+    """The path on this server of a coopgraph IRI (other IRIs are returned unchanged)."""
+    if iri.startswith(BASE):
+        return url_for("pages.home") + iri[len(BASE) :]
+    return iri
+
+
+@bp.app_template_filter("local")
+def _local_filter(iri: object) -> str:
+    return local_url(str(iri))
+
+
+@bp.route("/")
+def home() -> Response:
+    """What the graph holds, and where to go from here."""
+    st = state()
+    counts = [(c, n) for c, n in class_partitions(st) if str(c).startswith(str(COOP))]
+    names = labels(st.engine, {str(c) for c, _ in counts})
+    html = render_template(
+        "home.html",
+        stats=statistics(st),
+        classes=[(c, names.get(str(c), str(c)), n) for c, n in counts],
+        graphs=sorted(graph_sizes(st).items()),
+        sources=source_titles(st),
+        files=st.engine.files,
+        dumps=DUMPS,
+        settings=st.settings,
+        engine=st.engine.name,
+    )
+    return _html(html)
+
+
+@bp.route("/-/instances")
+def class_instances() -> Response:
+    """The instances of one class, by label."""
+    cls = request.args.get("class", "")
+    if not cls:
+        abort(400)
+    st = state()
+    listed, cut = instances(st.engine, cls)
+    name = labels(st.engine, {cls}).get(cls, cls)
+    return _html(render_template("instances.html", cls=cls, name=name, listed=listed, cut=cut))
+
+
+@bp.route("/-/static/<path:name>")
+def static_file(name: str) -> Response:
+    """The site's own CSS and scripts."""
+    return send_from_directory(Path(__file__).parent / "static", name, max_age=3600)
+
+
+@bp.route("/-/yasgui/<any('yasgui.min.js', 'yasgui.min.css'):name>")
+def yasgui_file(name: str) -> Response:
+    """The YASGUI editor, from the npm package installed beside the project."""
+    folder = state().yasgui_dir
+    if folder is None:
+        abort(404)
+    return send_from_directory(folder, name, max_age=86400)
+
+
+@bp.route("/ontology", defaults={"rest": ""})
+@bp.route("/ontology/<path:rest>")
+@bp.route("/id/<path:rest>", endpoint="ids")
+@bp.route("/graph/<path:rest>", endpoint="graphs")
+def resource(rest: str) -> Response:
+    """Serve one IRI: HTML for browsers, RDF otherwise."""
+    path = request.path[len(url_for("pages.home")) :]
+    iri, media_type = _resolve(path)
+    st = state()
+    offers = (*media.GRAPH_TYPES, media.HTML)
+    if media_type is None:
+        media_type = media.negotiate(
+            request.accept_mimetypes, offers, request.args.get("format"), media.GRAPH_NAMES
+        )
+    graph_names = set(graph_sizes(st))
+    with st.lock.read():
+        if iri in graph_names and _is_document(iri):
+            return _document(st.engine, iri, media_type)
+        found = describe(st.engine, iri, st.sources_dir)
+    if not found.exists and iri not in graph_names:
+        abort(404)
+    if media_type != media.HTML:
+        graph = (
+            graph_content(st.engine, iri) if not found.exists else rdf_description(st.engine, iri)
+        )
+        return _rdf(graph, media_type)
+    html = render_template(
+        "resource.html",
+        r=found,
+        graph_size=graph_sizes(st).get(iri),
+        suffixes=media.SUFFIXES,
+    )
+    return _html(html)
+
+
+def _resolve(path: str) -> tuple[str, str | None]:
+    """The IRI a path stands for, and the media type its suffix asks for (if any)."""
+    iri = BASE + path
+    for suffix, media_type in media.SUFFIXES.items():
+        if path.endswith(suffix):
+            bare = BASE + path[: -len(suffix)]
+            if _known(bare):
+                return bare, media_type
+    return iri, None
+
+
+def _known(iri: str) -> bool:
+    st = state()
+    if iri in graph_sizes(st):
+        return True
+    with st.lock.read():
+        rows = st.engine.select(
+            f"SELECT ?p WHERE {{ {{ <{iri}> ?p ?o }} UNION {{ ?s ?p <{iri}> }} }} LIMIT 1"
+        )
+    return bool(rows)
+
+
+def _is_document(iri: str) -> bool:
+    """The ontology modules are documents: their IRI returns the whole module."""
+    return iri == BASE + "ontology" or iri.startswith(BASE + "ontology/")
+
+
+def _document(engine: Engine, iri: str, media_type: str) -> Response:
+    graph = graph_content(engine, iri)
+    if media_type == media.HTML:
+        return _html(render_template("ontology.html", **_ontology_view(engine, iri, graph)))
+    return _rdf(graph, media_type)
+
+
+def _ontology_view(engine: Engine, iri: str, graph: Graph) -> dict[str, object]:
+    from coopgraph.web.ontology_view import view
+
+    return view(engine, iri, graph)
+
+
+def _rdf(graph: Graph, media_type: str) -> Response:
+    for prefix, namespace in state().engine.prefixes.items():
+        graph.bind(prefix, namespace, override=False)
+    body = graph.serialize(format=_FORMAT_OF[media_type], encoding="utf-8")
+    response = Response(body, content_type=media.content_type(media_type))
+    response.vary.add("Accept")
+    _conditional(response)
+    return response
+
+
+def _html(html: str) -> Response:
+    response = Response(html, content_type=media.content_type(media.HTML))
+    response.vary.add("Accept")
+    _conditional(response)
+    return response
+
+
+def _conditional(response: Response) -> None:
+    st = state()
+    response.set_etag(st.etag(request.full_path, response.mimetype or ""))
+    response.last_modified = int(st.modified)
+    response.headers["Cache-Control"] = "no-cache"
+    response.make_conditional(request)
+
+
+def is_coopgraph_iri(node: object) -> bool:
+    """True for an IRI that this server publishes."""
+    return isinstance(node, URIRef) and str(node).startswith(BASE)

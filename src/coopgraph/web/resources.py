@@ -1,0 +1,223 @@
+"""What a resource page shows, gathered with the server's own bounded queries.
+
+A resource's description: its outgoing statements (with the graph each comes from), its
+incoming links, labels for everything shown, its evidence (quotes and their sources), its
+derivation notes; for a source document, its text and every fact that cites it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rdflib import Graph, Literal, URIRef
+from rdflib.namespace import DCTERMS, PROV, RDF, RDFS, SKOS
+from rdflib.term import Node
+
+from coopgraph.namespace import COOP
+from coopgraph.store import Engine
+
+#: At most this many incoming links are listed (and returned in RDF) per resource.
+INCOMING_LIMIT = 500
+#: At most this many instances are listed on a class page.
+INSTANCES_LIMIT = 1000
+
+_LABELS = (RDFS.label, SKOS.prefLabel, DCTERMS.title)
+
+
+@dataclass
+class Statement:
+    """One statement on a page: the predicate, the value, and the graph it comes from."""
+
+    predicate: URIRef
+    value: Node
+    graph: URIRef | None
+
+
+@dataclass
+class Evidence:
+    """A quote that supports the resource: its text and its source document."""
+
+    quote: URIRef
+    text: str
+    source: URIRef | None
+
+
+@dataclass
+class Description:
+    """Everything a resource page shows."""
+
+    iri: URIRef
+    statements: list[Statement] = field(default_factory=list)
+    incoming: list[tuple[URIRef, URIRef]] = field(default_factory=list)
+    incoming_cut: bool = False
+    labels: dict[str, str] = field(default_factory=dict)
+    evidence: list[Evidence] = field(default_factory=list)
+    notes: list[tuple[str, str]] = field(default_factory=list)
+    citing: list[tuple[URIRef, URIRef]] = field(default_factory=list)
+    text: str | None = None
+
+    @property
+    def exists(self) -> bool:
+        """True when the graph says anything about this IRI."""
+        return bool(self.statements or self.incoming)
+
+    @property
+    def types(self) -> list[URIRef]:
+        """The resource's classes."""
+        return sorted({s.value for s in self.statements if s.predicate == RDF.type}, key=str)
+
+    def label(self, node: Node) -> str:
+        """The label to show for ``node``."""
+        if isinstance(node, Literal):
+            return str(node)
+        return self.labels.get(str(node)) or _local_name(str(node))
+
+
+def _local_name(iri: str) -> str:
+    for sep in ("#", "/"):
+        if sep in iri.rstrip(sep):
+            return iri.rstrip(sep).rsplit(sep, 1)[1]
+    return iri
+
+
+def _iri(node: Node) -> str:
+    return f"<{node}>"
+
+
+def describe(engine: Engine, iri: str, sources_dir: Path | None = None) -> Description:
+    """Gather what the page of ``iri`` shows."""
+    node = URIRef(iri)
+    found = Description(node)
+    rows = engine.select(
+        f"SELECT ?p ?o ?g WHERE {{ GRAPH ?g {{ {_iri(node)} ?p ?o }} }} ORDER BY ?p ?o"
+    )
+    for row in rows:
+        found.statements.append(Statement(URIRef(row["p"]), row["o"], row.get("g")))
+    incoming = engine.select(
+        f"SELECT DISTINCT ?s ?p WHERE {{ ?s ?p {_iri(node)} }} ORDER BY ?p ?s "
+        f"LIMIT {INCOMING_LIMIT + 1}"
+    )
+    found.incoming = [(URIRef(r["s"]), URIRef(r["p"])) for r in incoming[:INCOMING_LIMIT]]
+    found.incoming_cut = len(incoming) > INCOMING_LIMIT
+    if not found.exists:
+        return found
+    found.evidence = _evidence(engine, node)
+    found.notes = _notes(engine, node)
+    if COOP.SourceDocument in found.types:
+        found.citing = _citing(engine, node)
+        found.text = _source_text(found, sources_dir)
+    found.labels = labels(engine, _shown_iris(found))
+    return found
+
+
+def _evidence(engine: Engine, node: URIRef) -> list[Evidence]:
+    rows = engine.select(
+        f"""SELECT DISTINCT ?q ?text ?src WHERE {{
+              {_iri(node)} <{COOP.evidence}> ?q .
+              OPTIONAL {{ ?q <{PROV.value}> ?text }}
+              OPTIONAL {{ ?q <{PROV.wasQuotedFrom}> ?src }}
+            }} ORDER BY ?q"""
+    )
+    return [Evidence(URIRef(r["q"]), str(r.get("text", "")), r.get("src")) for r in rows]
+
+
+def _notes(engine: Engine, node: URIRef) -> list[tuple[str, str]]:
+    rows = engine.select(
+        f"""SELECT ?prop ?note WHERE {{
+              {_iri(node)} <{COOP.derivation}> ?d .
+              ?d <{SKOS.note}> ?note .
+              OPTIONAL {{ ?d <{COOP.derivedProperty}> ?prop }}
+            }} ORDER BY ?prop"""
+    )
+    return [(str(r.get("prop", "")), str(r["note"])) for r in rows]
+
+
+def _citing(engine: Engine, source: URIRef) -> list[tuple[URIRef, URIRef]]:
+    rows = engine.select(
+        f"""SELECT DISTINCT ?fact ?q WHERE {{
+              ?q <{PROV.wasQuotedFrom}> {_iri(source)} .
+              ?fact <{COOP.evidence}> ?q .
+            }} ORDER BY ?q ?fact"""
+    )
+    return [(URIRef(r["fact"]), URIRef(r["q"])) for r in rows]
+
+
+def _source_text(found: Description, sources_dir: Path | None) -> str | None:
+    if sources_dir is None:
+        return None
+    for s in found.statements:
+        if s.predicate == COOP.sourceFile:
+            path = (sources_dir / str(s.value)).resolve()
+            if path.is_relative_to(sources_dir.resolve()) and path.is_file():
+                return path.read_text(encoding="utf-8", errors="replace")
+    return None
+
+
+def _shown_iris(found: Description) -> set[str]:
+    iris = {str(found.iri)}
+    for s in found.statements:
+        iris.add(str(s.predicate))
+        if isinstance(s.value, URIRef):
+            iris.add(str(s.value))
+        if s.graph is not None:
+            iris.add(str(s.graph))
+    for subject, predicate in found.incoming:
+        iris.update((str(subject), str(predicate)))
+    for ev in found.evidence:
+        if ev.source is not None:
+            iris.add(str(ev.source))
+    for fact, quote in found.citing:
+        iris.update((str(fact), str(quote)))
+    for prop, _ in found.notes:
+        if prop:
+            iris.add(prop)
+    return iris
+
+
+def labels(engine: Engine, iris: set[str]) -> dict[str, str]:
+    """The English (or any) label of each IRI that has one."""
+    if not iris:
+        return {}
+    values = " ".join(f"<{i}>" for i in sorted(iris) if ">" not in i and " " not in i)
+    rows = engine.select(
+        f"""SELECT ?x ?label WHERE {{
+              VALUES ?x {{ {values} }}
+              VALUES ?p {{ {" ".join(_iri(p) for p in _LABELS)} }}
+              ?x ?p ?label .
+            }}"""
+    )
+    found: dict[str, str] = {}
+    for row in rows:
+        label = row["label"]
+        key = str(row["x"])
+        if key not in found or getattr(label, "language", None) == "en":
+            found[key] = str(label)
+    return found
+
+
+def rdf_description(engine: Engine, iri: str) -> Graph:
+    """The RDF of a resource: its statements and its incoming links (bounded)."""
+    node = _iri(URIRef(iri))
+    return engine.construct(
+        f"""CONSTRUCT {{ {node} ?p ?o . ?s ?q {node} }} WHERE {{
+              {{ {node} ?p ?o }} UNION
+              {{ SELECT ?s ?q WHERE {{ ?s ?q {node} }} LIMIT {INCOMING_LIMIT} }}
+            }}"""
+    )
+
+
+def graph_content(engine: Engine, name: str) -> Graph:
+    """All triples of the named graph ``name``."""
+    return engine.construct(f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ GRAPH <{name}> {{ ?s ?p ?o }} }}")
+
+
+def instances(engine: Engine, cls: str) -> tuple[list[tuple[URIRef, str]], bool]:
+    """The instances of class ``cls`` with their labels, and whether the list was cut."""
+    rows = engine.select(
+        f"""SELECT DISTINCT ?x ?label WHERE {{
+              ?x a <{cls}> . OPTIONAL {{ ?x <{RDFS.label}> ?label }}
+            }} ORDER BY LCASE(STR(?label)) ?x LIMIT {INSTANCES_LIMIT + 1}"""
+    )
+    listed = [(URIRef(r["x"]), str(r.get("label") or _local_name(str(r["x"])))) for r in rows]
+    return listed[:INSTANCES_LIMIT], len(listed) > INSTANCES_LIMIT
