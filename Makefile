@@ -5,8 +5,9 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+NODE_STAMP := node_modules/.package-lock.json
 
-.PHONY: install test lint format clean
+.PHONY: install test lint format clean serve
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "coopgraph needs Python 3.11 or newer"'
@@ -15,9 +16,18 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test,lint]'
 	@touch $@
 
-install: $(STAMP)
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
 
-test: $(STAMP)
+install: $(STAMP)
+	./scripts/install-system-packages npm
+	$(MAKE) $(NODE_STAMP)
+
+serve: install
+	$(BIN)/coopgraph serve
+
+test: install
+	./scripts/install-system-packages chromium
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest
@@ -31,4 +41,4 @@ format: $(STAMP)
 	$(BIN)/ruff format .
 
 clean:
-	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache .ruff_cache
+	rm -rf $(VENV) node_modules build dist src/*.egg-info .pytest_cache .ruff_cache

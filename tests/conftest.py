@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
+import os
+import re
 import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -31,3 +41,126 @@ def project(tmp_path: Path) -> Path:
     for folder in ("ontology", "data", "shapes"):
         shutil.copytree(ROOT / folder, copy / folder)
     return copy
+
+
+# --------------------------------------------------------------------------- a real server
+
+_SERVING = re.compile(r"serving on (?P<url>http://\S+/)")
+
+
+@dataclass
+class Server:
+    """A `coopgraph serve` process on 127.0.0.1, and what it printed on stderr."""
+
+    url: str
+    process: subprocess.Popen
+    log: list[str] = field(default_factory=list)
+    drain: threading.Thread | None = None
+
+    def stop(self) -> None:
+        """Stop the server (SIGTERM, then SIGKILL) and wait for it."""
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(10)
+        if self.drain is not None:
+            self.drain.join(5)
+        if self.process.stderr is not None:
+            self.process.stderr.close()
+
+    def child_pids(self) -> list[int]:
+        """The processes forked by the server (zygote, query workers), from /proc."""
+        return descendants(self.process.pid)
+
+
+def descendants(pid: int) -> list[int]:
+    """All processes below ``pid``."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            parent = int(stat.rsplit(")", 1)[1].split()[1])
+            children.setdefault(parent, []).append(int(entry.name))
+    found, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_server(
+    *args: str, env: dict[str, str] | None = None, timeout: float = 60.0, cwd: Path = ROOT
+) -> Server:
+    """Start `coopgraph serve ARGS` on 127.0.0.1 and wait until /health answers.
+
+    Pass ``--port N`` to choose the port; by default any free port is used.
+    """
+    command = [sys.executable, "-m", "coopgraph", "serve", *args]
+    if "--port" not in args:
+        command += ["--port", "0"]
+    process = subprocess.Popen(
+        command,
+        cwd=cwd,
+        env={**os.environ, "COOPGRAPH_ROOT": str(ROOT), **(env or {})},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    server = Server("", process)
+    assert process.stderr is not None
+    deadline = time.monotonic() + timeout
+    for line in process.stderr:
+        server.log.append(line.rstrip("\n"))
+        match = _SERVING.search(line)
+        if match:
+            server.url = match["url"]
+            break
+        if time.monotonic() > deadline:
+            break
+    if not server.url:
+        server.stop()
+        raise RuntimeError("the server did not start:\n" + "\n".join(server.log))
+    server.drain = threading.Thread(target=_drain, args=(process.stderr, server.log), daemon=True)
+    server.drain.start()
+    _wait_healthy(server, deadline)
+    return server
+
+
+def _drain(stream, log: list[str]) -> None:
+    for line in stream:
+        log.append(line.rstrip("\n"))
+
+
+def _wait_healthy(server: Server, deadline: float) -> None:
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(server.url + "health", timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.1)
+    server.stop()
+    raise RuntimeError("the server never answered /health:\n" + "\n".join(server.log))
+
+
+@pytest.fixture(scope="session")
+def server() -> Iterator[Server]:
+    """The bundled graph served by `coopgraph serve` (Oxigraph engine), shared by tests
+    that do not change it."""
+    running = start_server()
+    yield running
+    running.stop()
