@@ -107,6 +107,7 @@ def run_production(app: Flask, settings: dict[str, Any], announce: Callable[[str
         "keepalive": 5,
         "limit_request_line": 8190,
         "accesslog": "-",
+        "control_socket_disable": True,
         "post_worker_init": _start_worker_pool,
         "worker_exit": _stop_worker_pool,
         "on_starting": lambda arbiter: announce(

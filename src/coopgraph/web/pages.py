@@ -13,18 +13,20 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Blueprint, Response, abort, render_template, request, send_from_directory, url_for
+from flask import Blueprint, Response, abort, render_template, request, send_from_directory
 from rdflib import Graph, URIRef
 
 from coopgraph.namespace import COOP
 from coopgraph.store import Engine
 from coopgraph.web import media
 from coopgraph.web.describe import DUMPS, class_partitions, graph_sizes, source_titles, statistics
+from coopgraph.web.errors import ApiError
 from coopgraph.web.protocol import state
 from coopgraph.web.resources import (
     describe,
     graph_content,
     instances,
+    is_safe_iri,
     labels,
     rdf_description,
 )
@@ -43,13 +45,19 @@ _FORMAT_OF = {
 def local_url(iri: str) -> str:
     """The path on this server of a coopgraph IRI (other IRIs are returned unchanged)."""
     if iri.startswith(BASE):
-        return url_for("pages.home") + iri[len(BASE) :]
+        return request.script_root + "/" + iri[len(BASE) :]
     return iri
 
 
 @bp.app_template_filter("local")
 def _local_filter(iri: object) -> str:
     return local_url(str(iri))
+
+
+@bp.app_context_processor
+def _base() -> dict[str, str]:
+    """The IRI space this server publishes (the query editor opens its IRIs here)."""
+    return {"coopgraph_base": BASE}
 
 
 @bp.route("/")
@@ -77,7 +85,9 @@ def class_instances() -> Response:
     """The instances of one class, by label."""
     cls = request.args.get("class", "")
     if not cls:
-        abort(400)
+        raise ApiError(400, "name the class: /-/instances?class=IRI")
+    if not is_safe_iri(cls):
+        raise ApiError(400, f"the class {cls!r} is not an absolute IRI")
     st = state()
     listed, cut = instances(st.engine, cls)
     name = labels(st.engine, {cls}).get(cls, cls)
@@ -100,12 +110,15 @@ def yasgui_file(name: str) -> Response:
 
 
 @bp.route("/ontology", defaults={"rest": ""})
+@bp.route("/ontology<any('.ttl', '.nt', '.jsonld', '.rdf'):rest>", endpoint="ontology_file")
 @bp.route("/ontology/<path:rest>")
 @bp.route("/id/<path:rest>", endpoint="ids")
 @bp.route("/graph/<path:rest>", endpoint="graphs")
 def resource(rest: str) -> Response:
     """Serve one IRI: HTML for browsers, RDF otherwise."""
-    path = request.path[len(url_for("pages.home")) :]
+    path = request.path[1:]  # (after the prefix a proxy may mount the site at)
+    if not is_safe_iri(BASE + path):
+        abort(404)
     iri, media_type = _resolve(path)
     st = state()
     offers = (*media.GRAPH_TYPES, media.HTML)
@@ -117,14 +130,17 @@ def resource(rest: str) -> Response:
     with st.lock.read():
         if iri in graph_names and _is_document(iri):
             return _document(st.engine, iri, media_type)
+        if media_type != media.HTML:
+            # The RDF: the resource's description, else (a graph's IRI) the graph.
+            graph = rdf_description(st.engine, iri)
+            if not len(graph):
+                if iri not in graph_names:
+                    abort(404)
+                graph = graph_content(st.engine, iri)
+            return _rdf(graph, media_type)
         found = describe(st.engine, iri, st.sources_dir)
     if not found.exists and iri not in graph_names:
         abort(404)
-    if media_type != media.HTML:
-        graph = (
-            graph_content(st.engine, iri) if not found.exists else rdf_description(st.engine, iri)
-        )
-        return _rdf(graph, media_type)
     html = render_template(
         "resource.html",
         r=found,

@@ -8,14 +8,33 @@
     return "PREFIX " + p + ": <" + config.prefixes[p] + ">";
   });
   Yasgui.Yasqe.defaults.autocompleters = ["variables"];
+  // Every new tab starts with the dataset's prefixes; the first tab shows the first example.
   var yasgui = new Yasgui(document.getElementById("yasgui"), {
     requestConfig: { endpoint: config.endpoint, method: "POST" },
     copyEndpointOnNewTab: false,
     endpointCatalogueOptions: { getData: function () { return []; } },
     persistenceId: null,
-    yasqe: { value: config.first || prefixLines.join("\n") + "\n\nSELECT * WHERE { ?s ?p ?o } LIMIT 10" },
+    yasqe: { value: prefixLines.join("\n") + "\n\nSELECT * WHERE { ?s ?p ?o } LIMIT 10" },
   });
+  if (config.first) {
+    yasgui.getTab().setQuery(config.first);
+  }
   window.coopgraphYasgui = yasgui;
+  // An IRI this server publishes, clicked in a result, opens its page here (not on the web).
+  document.getElementById("yasgui").addEventListener("click", function (event) {
+    var link = event.target.closest ? event.target.closest("a[href]") : null;
+    var href = link ? link.getAttribute("href") : "";
+    if (!config.base || href.indexOf(config.base) !== 0) {
+      return;
+    }
+    event.preventDefault();
+    var local = config.root + href.slice(config.base.length);
+    if (link.target === "_blank") {
+      window.open(local, "_blank", "noopener");
+    } else {
+      window.location.assign(local);
+    }
+  }, true);
   var links = document.querySelectorAll("a.example");
   Array.prototype.forEach.call(links, function (link) {
     link.addEventListener("click", function (event) {
