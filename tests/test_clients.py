@@ -20,7 +20,6 @@ import urllib.request
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.error import HTTPError
 
 import pytest
 import requests
@@ -44,7 +43,6 @@ from SPARQLWrapper import (
     XML,
     SPARQLWrapper,
 )
-from SPARQLWrapper.SPARQLExceptions import QueryBadFormed
 
 from coopgraph.load import ProjectDataset
 from tests.conftest import ROOT, Server
@@ -62,33 +60,12 @@ SELECTED = [
     "cq23-source-documents",
     "cq24-gcc-member-countries-by-source-graph",
 ]
-#: Questions whose answer repeats rows on the Oxigraph engine (see UNION_IS_A_MULTISET).
-REPEATED = {
-    "cq01-interpol-agreements-with-un-entities",
-    "cq02-un-agreements-on-terrorism-with-evidence",
-    "cq11-launch-of-the-global-policing-goals",
-    "cq13-people-and-posts",
-    "cq14-derived-values",
-    "cq17-interpol-partnerships-and-instruments",
-}
-UNION_IS_A_MULTISET = (
-    "store.py: OxigraphEngine runs queries with use_default_graph_as_union=True, and in "
-    "pyoxigraph 0.5 that default graph is a multiset: a triple stated in several named graphs "
-    "matches once per graph (23 triples of the bundled data are in 2 or 3 graphs), so answers "
-    "repeat rows and COUNT(*) over the default graph is 2065, not the 2042 triples of the union"
-)
 RESULT_TYPES = {
     "json": "application/sparql-results+json",
     "xml": "application/sparql-results+xml",
     "csv": "text/csv",
     "tsv": "text/tab-separated-values",
 }
-TWO_FORMATS = (
-    "protocol.py: read_request takes one 'format' (or 'output') parameter and answers 400 "
-    "'the request has 2 format parameters' when SPARQLWrapper sends the short name and the "
-    "media type (format=tsv&format=text/tab-separated-values)"
-)
-N3_NAME = "media.py: format=n3 names nothing in GRAPH_NAMES, so the answer is 406"
 CONSTRUCT = """PREFIX coop: <https://w3id.org/coopgraph/ontology#>
 PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
 CONSTRUCT { ?a coop:hasParty ?p . ?p rdfs:label ?name }
@@ -265,15 +242,7 @@ def csv_rows(body: bytes | str) -> list[list[str]]:
 
 @pytest.mark.parametrize(
     "path",
-    [
-        pytest.param(
-            p,
-            marks=pytest.mark.xfail(strict=True, raises=AssertionError, reason=UNION_IS_A_MULTISET),
-        )
-        if p.stem in REPEATED
-        else p
-        for p in QUERIES
-    ],
+    QUERIES,
     ids=lambda p: p.stem[:4],
 )
 def test_sparqlwrapper_gets_the_local_answer_to_every_question(
@@ -355,26 +324,10 @@ def test_sparqlwrapper_ask(server: Server) -> None:
         (XML, "select"),
         (CSV, "select"),
         (TURTLE, "construct"),
-        pytest.param(
-            TSV,
-            "select",
-            marks=pytest.mark.xfail(strict=True, raises=QueryBadFormed, reason=TWO_FORMATS),
-        ),
-        pytest.param(
-            RDFXML,
-            "construct",
-            marks=pytest.mark.xfail(strict=True, raises=QueryBadFormed, reason=TWO_FORMATS),
-        ),
-        pytest.param(
-            JSONLD,
-            "construct",
-            marks=pytest.mark.xfail(strict=True, raises=QueryBadFormed, reason=TWO_FORMATS),
-        ),
-        pytest.param(
-            N3,
-            "construct",
-            marks=pytest.mark.xfail(strict=True, raises=HTTPError, reason=N3_NAME),
-        ),
+        (TSV, "select"),
+        (RDFXML, "construct"),
+        (JSONLD, "construct"),
+        (N3, "construct"),
     ],
 )
 def test_sparqlwrapper_with_its_default_settings(
@@ -440,7 +393,6 @@ def test_rdflib_sparqlstore_by_post(server: Server, local) -> None:
         store.close()
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=UNION_IS_A_MULTISET)
 def test_the_default_graph_is_the_union_of_the_graphs(
     server: Server, remote: Graph, bundled: ProjectDataset
 ) -> None:

@@ -404,14 +404,6 @@ def test_a_sample_of_iris_is_served_the_same_way_by_the_rdflib_engine(
     assert not problems, f"{len(problems)} problems:\n" + "\n".join(sorted(problems))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="store.py: RdflibEngine.select/construct run rdflib's SPARQL parser (pyparsing) from "
-    "concurrent request threads; pyparsing is not thread-safe, and the first concurrent parses "
-    "corrupt the grammar for good: every page then fails with 500 ('Param.postParse2() missing "
-    "1 required positional argument'). Needs a lock (and a warm-up parse) in RdflibEngine.",
-)
 def test_a_burst_of_requests_on_a_fresh_rdflib_server_is_answered() -> None:
     """The first requests to a new server come together (a browser loads several pages,
     a crawler many): all are answered, and the server still answers afterwards."""

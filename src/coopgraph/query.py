@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 from dataclasses import dataclass
 
 from prettytable import PrettyTable, TableStyle
@@ -45,6 +46,10 @@ _RDFLIB_GRAPH_FORMAT = {
 }
 _UNKNOWN_PREFIX = re.compile(r"Unknown namespace prefix : (?P<prefix>\S*)")
 
+#: rdflib's SPARQL grammar (pyparsing) keeps parse state in shared objects: two threads
+#: parsing at once can corrupt it for the rest of the process. Every parse holds this lock.
+PARSER_LOCK = threading.Lock()
+
 
 @dataclass(frozen=True)
 class Answer:
@@ -67,7 +72,8 @@ def parse_query(text: str) -> Query:
             (with the place of its first use), or an update where a query was expected.
     """
     try:
-        return prepareQuery(text)
+        with PARSER_LOCK:
+            return prepareQuery(text)
     except ParseBaseException as err:
         if _is_update(text):
             raise QueryError(
@@ -81,7 +87,8 @@ def parse_query(text: str) -> Query:
 
 def _is_update(text: str) -> bool:
     try:
-        parseUpdate(text)
+        with PARSER_LOCK:
+            parseUpdate(text)
     except Exception:  # noqa: BLE001 - any failure means "not an update either"
         return False
     return True

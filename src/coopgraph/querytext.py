@@ -8,7 +8,10 @@ grammar defines them, section 19.8) and looks at the bare keywords:
 - the *form*: the first of SELECT, CONSTRUCT, DESCRIBE, ASK, or of the update operations;
 - ``SERVICE``, ``LOAD``: never allowed here, reported with their line and column;
 - ``FROM``: the query names its own dataset; the caller then parses it fully to check that
-  each graph is one of the dataset's (see :func:`dataset_clause`).
+  each graph is one of the dataset's (see :func:`dataset_clause`);
+- nesting: brackets (``(``, ``{``, ``[``) more than :data:`MAX_NESTING` deep, or a longer
+  run of unary operators (``!``, ``-``, ``+``, ``^``). Both parsers recurse once per level,
+  and a few thousand levels overflow the native stack of Oxigraph's (the process dies).
 
 A keyword is only a keyword as a whole token: ``ex:SERVICE``, ``?service`` and
 ``"SERVICE"`` are not. A SERVICE clause cannot hide inside another token: an IRI cannot
@@ -53,6 +56,12 @@ _TOKEN = re.compile(
 )
 
 
+#: The deepest nesting accepted; hand-written and generated queries stay far below it.
+MAX_NESTING = 128
+_OPEN = frozenset("({[")
+_CLOSE = frozenset(")}]")
+_UNARY = frozenset("!-+^")
+
 _PART = re.compile(r"\w+")
 _WATCHED = ("SERVICE", "LOAD", "FROM")
 _FORMS = frozenset(QUERY_FORMS + UPDATE_FORMS)
@@ -81,12 +90,14 @@ class Scan:
         service: The first ``SERVICE`` keyword, if any.
         load: The first ``LOAD`` keyword, if any.
         from_clause: The first ``FROM`` keyword, if any.
+        too_deep: Where the nesting first went past :data:`MAX_NESTING`, if it did.
     """
 
     form: str | None
     service: Keyword | None
     load: Keyword | None
     from_clause: Keyword | None
+    too_deep: Keyword | None = None
 
     @property
     def is_update(self) -> bool:
@@ -107,8 +118,21 @@ def scan(text: str) -> Scan:
     found: dict[str, Keyword] = {}
     form: str | None = None
     line, line_start = 1, 0
+    depth = unary = 0
     for match in _TOKEN.finditer(text):
-        if match.lastgroup == "word" and ":" not in match.group():
+        kind, token = match.lastgroup, match.group()
+        if kind == "other":
+            depth += token in _OPEN
+            depth -= token in _CLOSE and depth > 0
+            unary = unary + 1 if token in _UNARY else 0
+        elif kind == "word":
+            # "-" is a word character here (for prefixed names), so "- - -1" is words.
+            unary += len(token) - len(token.lstrip("-"))
+        if max(depth, unary) > MAX_NESTING and "nesting" not in found:
+            found["nesting"] = Keyword(token[:1], line, match.start() - line_start + 1)
+        if kind == "word" and token.strip("-") or kind in ("iri", "string", "var"):
+            unary = 0
+        if kind == "word" and ":" not in token:
             # Without a colon the token is no prefixed name: SPARQL splits it at every
             # punctuation mark ("?o.SERVICE" is "?o", ".", "SERVICE").
             for part in _PART.finditer(match.group()):
@@ -122,15 +146,25 @@ def scan(text: str) -> Scan:
         if newlines:
             line += newlines
             line_start = match.start() + match.group().rindex("\n") + 1
-    return Scan(form, found.get("SERVICE"), found.get("LOAD"), found.get("FROM"))
+    return Scan(
+        form, found.get("SERVICE"), found.get("LOAD"), found.get("FROM"), found.get("nesting")
+    )
 
 
 def refuse_remote(found: Scan) -> None:
-    """Raise when the request would reach outside the dataset (SERVICE or LOAD).
+    """Raise when the request would reach outside the dataset (SERVICE or LOAD), or nests
+    deeper than the parsers can follow.
 
     Raises:
-        QueryError: naming the keyword and where it is.
+        QueryError: naming the keyword (or the bracket) and where it is.
     """
+    if found.too_deep is not None:
+        raise QueryError(
+            f"the query nests more than {MAX_NESTING} levels deep (brackets, or unary "
+            f"operators such as '!' in a row) at '{found.too_deep.name}'; flatten it",
+            found.too_deep.line,
+            found.too_deep.column,
+        )
     if found.service is not None:
         raise QueryError(
             "SERVICE is not allowed: this endpoint never sends queries to other "

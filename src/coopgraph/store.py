@@ -31,6 +31,8 @@ import pyoxigraph as ox
 from rdflib import BNode, Dataset, Graph, Literal, URIRef
 from rdflib.graph import DATASET_DEFAULT_GRAPH_ID
 from rdflib.namespace import OWL, RDF, XSD
+from rdflib.plugins.sparql.algebra import translateUpdate
+from rdflib.plugins.sparql.parser import parseUpdate
 from rdflib.plugins.sparql.parserutils import CompValue
 from rdflib.term import Node
 
@@ -39,7 +41,7 @@ from coopgraph.errors import CoopgraphError, LayoutError, MissingFileError, Pars
 from coopgraph.load import ProjectDataset
 from coopgraph.namespace import GRAPH
 from coopgraph.project import data_files, find_root, ontology_files
-from coopgraph.query import parse_query
+from coopgraph.query import PARSER_LOCK, parse_query
 from coopgraph.safety import install_network_guard
 from coopgraph.turtle import parse_turtle
 
@@ -101,9 +103,11 @@ class QueryJob:
         form: SELECT, ASK, CONSTRUCT or DESCRIBE (from :func:`coopgraph.querytext.scan`).
         media_type: The media type to write the result in.
         row_cap: At most this many rows (or triples) are written.
-        default_graphs: ``default-graph-uri`` values: the default graph is their merge.
-        named_graphs: ``named-graph-uri`` values: the only graphs GRAPH can reach.
-        has_from: The query has FROM/FROM NAMED (then its own dataset applies).
+        default_graphs: The graphs whose merge is the default graph (from
+            ``default-graph-uri`` or the query's FROM clauses).
+        named_graphs: The only graphs GRAPH can reach (``named-graph-uri`` or FROM NAMED).
+        dataset_given: The request or the query chose a dataset; otherwise the default
+            graph is the union of all graphs, and every named graph is reachable.
         truncated_link: Written in the head of a cut JSON or XML result.
     """
 
@@ -113,7 +117,7 @@ class QueryJob:
     row_cap: int
     default_graphs: tuple[str, ...] = ()
     named_graphs: tuple[str, ...] = ()
-    has_from: bool = False
+    dataset_given: bool = False
     truncated_link: str | None = None
 
 
@@ -196,32 +200,65 @@ class Engine(ABC):
 
 
 class OxigraphEngine(Engine):
-    """The dataset in a pyoxigraph in-memory store."""
+    """The dataset in a pyoxigraph in-memory store.
+
+    pyoxigraph 0.5 merges graphs as a multiset: with ``use_default_graph_as_union``, or with
+    several ``default_graph`` / FROM graphs, a triple stated in two graphs matches twice
+    (oxigraph/oxigraph#1919, fixed after 0.5.13). So the engine keeps the union itself, as
+    a set: the store's default graph holds every distinct triple of the dataset, and a query
+    that merges several graphs is evaluated over a store built for it. :attr:`direct` keeps
+    the triples that are really in the default graph (from a TriG or N-Quads file, or an
+    update), so that dumps and updates can tell them from the materialised union.
+    """
 
     name = "oxigraph"
 
     def __init__(self, store: ox.Store, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.store = store
+        self.direct = self._triples_in(ox.DefaultGraph())
+        self._materialise_union()
 
-    def _dataset_args(self, job: QueryJob) -> dict[str, Any]:
-        args: dict[str, Any] = {}
-        if job.default_graphs:
-            args["default_graph"] = [ox.NamedNode(g) for g in job.default_graphs]
-        elif not job.has_from:
-            args["use_default_graph_as_union"] = True
-        if job.named_graphs:
-            args["named_graphs"] = [ox.NamedNode(g) for g in job.named_graphs]
-        return args
+    def _triples_in(self, graph: ox.NamedNode | ox.DefaultGraph) -> set[ox.Triple]:
+        return {q.triple for q in self.store.quads_for_pattern(None, None, None, graph)}
 
-    def _query(self, query: str, **args: Any) -> Any:
+    def _materialise_union(self) -> None:
+        """Make the default graph the set union of the named graphs and :attr:`direct`."""
+        default = ox.DefaultGraph()
+        self.store.remove_graph(default)
+        union = set(self.direct)
+        union.update(q.triple for q in self.store)
+        self.store.extend(ox.Quad(t.subject, t.predicate, t.object, default) for t in union)
+
+    def _named(self) -> list[ox.NamedNode]:
+        return [g for g in self.store.named_graphs() if isinstance(g, ox.NamedNode)]
+
+    def _dataset_for(self, job: QueryJob) -> tuple[ox.Store, dict[str, Any]]:
+        """The store to run ``job`` on, and the dataset arguments for it."""
+        if not job.dataset_given:
+            return self.store, {}
+        named = [ox.NamedNode(g) for g in job.named_graphs]
+        if len(job.default_graphs) <= 1:
+            default = [ox.NamedNode(g) for g in job.default_graphs]
+            return self.store, {"default_graph": default, "named_graphs": named}
+        merged = ox.Store()
+        triples: set[ox.Triple] = set()
+        for graph in job.default_graphs:
+            triples |= self._triples_in(ox.NamedNode(graph))
+        merged.extend(ox.Quad(t.subject, t.predicate, t.object, ox.DefaultGraph()) for t in triples)
+        for graph in named:
+            merged.extend(self.store.quads_for_pattern(None, None, None, graph))
+        return merged, {"default_graph": ox.DefaultGraph(), "named_graphs": named}
+
+    def _query(self, query: str, store: ox.Store | None = None, **args: Any) -> Any:
         try:
-            return self.store.query(query, **args)
+            return (store or self.store).query(query, **args)
         except SyntaxError as err:
             raise _ox_query_error(err) from None
 
     def evaluate(self, job: QueryJob) -> QueryReply:
-        answer = self._query(job.query, **self._dataset_args(job))
+        store, args = self._dataset_for(job)
+        answer = self._query(job.query, store, **args)
         if isinstance(answer, ox.QueryBoolean):
             return QueryReply(
                 results.write_ask(job.media_type, bool(answer)), job.media_type, 1, False
@@ -246,7 +283,7 @@ class OxigraphEngine(Engine):
         return self.prefixes if media_type in (TURTLE, TRIG) else None
 
     def select(self, query: str) -> list[dict[str, Node]]:
-        answer = self._query(query, use_default_graph_as_union=True)
+        answer = self._query(query)
         names = [v.value for v in answer.variables]
         return [
             {n: _ox_to_rdflib(t) for n, t in zip(names, row, strict=True) if t is not None}
@@ -257,33 +294,50 @@ class OxigraphEngine(Engine):
         graph = Graph()
         for prefix, namespace in self.prefixes.items():
             graph.bind(prefix, namespace)
-        for t in self._query(query, use_default_graph_as_union=True):
+        for t in self._query(query):
             graph.add(
                 (_ox_to_rdflib(t.subject), _ox_to_rdflib(t.predicate), _ox_to_rdflib(t.object))
             )
         return graph
 
     def graph_names(self) -> list[str]:
-        return sorted(g.value for g in self.store.named_graphs() if isinstance(g, ox.NamedNode))
+        return sorted(g.value for g in self._named())
+
+    def _named_quads(self) -> list[ox.Quad]:
+        return [q for g in self._named() for q in self.store.quads_for_pattern(None, None, None, g)]
 
     def __len__(self) -> int:
-        return len(self.store)
+        return len(self._named_quads()) + len(self.direct)
 
     def update(self, text: str) -> None:
+        """Apply an update whose WHERE sees the union default graph, as queries do.
+
+        Triples it inserts into the default graph stay there; a triple it deletes from the
+        default graph is gone unless a named graph still states it (the default graph is a
+        view of the named graphs, and a view cannot drop what its sources hold).
+        """
+        before = {q.triple for q in self._named_quads()}
         try:
             self.store.update(text)
         except SyntaxError as err:
             raise _ox_query_error(err) from None
         except OSError as err:
             raise QueryError(f"the update failed: {err}") from None
+        finally:
+            now = self._triples_in(ox.DefaultGraph())
+            self.direct = {t for t in now if t not in before or t in self.direct}
+            self._materialise_union()
 
     def dump(self, media_type: str) -> bytes:
         fmt = _OX_FORMAT[media_type]
+        prefixes = self._prefixes_for(media_type)
         if media_type in DATASET_TYPES:
-            return self.store.dump(format=fmt, prefixes=self._prefixes_for(media_type))
-        union = {q.triple for q in self.store}
-        ordered = sorted(union, key=str)
-        return ox.serialize(ordered, format=fmt, prefixes=self._prefixes_for(media_type))
+            direct = sorted(self.direct, key=str)
+            quads = [ox.Quad(t.subject, t.predicate, t.object, ox.DefaultGraph()) for t in direct]
+            quads += sorted(self._named_quads(), key=lambda q: (str(q.graph_name), str(q.triple)))
+            return ox.serialize(quads, format=fmt, prefixes=prefixes)
+        ordered = sorted(self._triples_in(ox.DefaultGraph()), key=str)
+        return ox.serialize(ordered, format=fmt, prefixes=prefixes)
 
 
 class RdflibEngine(Engine):
@@ -298,7 +352,7 @@ class RdflibEngine(Engine):
 
     def evaluate(self, job: QueryJob) -> QueryReply:
         parsed = parse_query(job.query)
-        if job.default_graphs or job.named_graphs:
+        if job.dataset_given:
             parsed.algebra["datasetClause"] = [
                 *(CompValue("DatasetClause", default=URIRef(g)) for g in job.default_graphs),
                 *(CompValue("DatasetClause", named=URIRef(g)) for g in job.named_graphs),
@@ -358,10 +412,23 @@ class RdflibEngine(Engine):
         return sum(len(g) for g in self.dataset.graphs())
 
     def update(self, text: str) -> None:
+        """Apply an update. rdflib cannot insert into the default graph while SPARQL's
+        default graph is the union (RDFLib/rdflib#2019), and that choice is a global of
+        rdflib's, so the update runs with it switched off (the caller holds the write lock:
+        no query runs meanwhile). Its WHERE, outside GRAPH, then matches the triples stated
+        in the default graph itself, and an INSERT without GRAPH goes there.
+        """
+        import rdflib.plugins.sparql as rdflib_sparql
+
         try:
-            self.dataset.update(text)
+            with PARSER_LOCK:
+                parsed = parseUpdate(text)
+            rdflib_sparql.SPARQL_DEFAULT_GRAPH_UNION = False
+            self.dataset.update(translateUpdate(parsed))
         except Exception as err:  # noqa: BLE001 - the parser and evaluator raise many types
             raise QueryError(f"the update failed: {' '.join(str(err).split())}") from None
+        finally:
+            rdflib_sparql.SPARQL_DEFAULT_GRAPH_UNION = True
 
     def dump(self, media_type: str) -> bytes:
         fmt = _RDFLIB_FORMAT[media_type]

@@ -33,6 +33,7 @@ GRAPH_NAMES = {
     "nt": NTRIPLES,
     "ntriples": NTRIPLES,
     "n-triples": NTRIPLES,
+    "n3": TURTLE,
     "jsonld": JSONLD,
     "json-ld": JSONLD,
     "json": JSONLD,
@@ -92,7 +93,7 @@ def content_type(media_type: str) -> str:
 def negotiate(
     accept: MIMEAccept,
     offers: Sequence[str],
-    fmt: str | None = None,
+    fmt: str | Sequence[str] | None = None,
     names: dict[str, str] | None = None,
 ) -> str:
     """Choose the media type to answer with.
@@ -101,20 +102,25 @@ def negotiate(
         accept: The request's parsed ``Accept`` header.
         offers: The types on offer, the preferred first (it is chosen for ``*/*``, for
             no ``Accept`` header, and between types of equal quality).
-        fmt: A ``format`` parameter: a short name from ``names`` or a media type.
-        names: Short names allowed in ``fmt``.
+        fmt: ``format`` parameters: each a short name from ``names`` or a media type. The
+            first that names something on offer wins (SPARQLWrapper, for one, sends both
+            ``format=tsv`` and ``format=text/tab-separated-values``).
+        names: Short names allowed in ``fmt``. ``n3`` stands for Turtle, its subset.
 
     Raises:
         NotAcceptable: when ``fmt`` names nothing on offer, or ``Accept`` excludes every
             offer.
     """
-    if fmt:
-        key = fmt.strip().lower()
-        candidates = [(names or {}).get(key), *ALIASES.get(key, ()), key]
-        for wanted in candidates:
-            if wanted in offers:
-                return wanted
-        raise NotAcceptable(f"format {fmt!r}", offers)
+    given = [fmt] if isinstance(fmt, str) else list(fmt or ())
+    given = [f for f in given if f.strip()]
+    if given:
+        for one in given:
+            key = one.strip().lower()
+            for wanted in ((names or {}).get(key), *ALIASES.get(key, ()), key):
+                if wanted in offers:
+                    return wanted
+        asked = " or ".join(repr(f) for f in given)
+        raise NotAcceptable(f"format {asked}", offers)
     if not accept:
         return offers[0]
     expanded = _with_aliases(accept)

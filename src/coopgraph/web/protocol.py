@@ -49,13 +49,13 @@ class ProtocolRequest:
         query: The query (or update) text, or ``None`` when the request has none.
         default_graphs: ``default-graph-uri`` values.
         named_graphs: ``named-graph-uri`` values.
-        fmt: The ``format`` parameter, if any.
+        fmt: The ``format`` (or ``output``) parameters, in the order sent.
     """
 
     query: str | None
     default_graphs: tuple[str, ...]
     named_graphs: tuple[str, ...]
-    fmt: str | None
+    fmt: tuple[str, ...]
 
 
 # --------------------------------------------------------------------------- reading requests
@@ -86,7 +86,7 @@ def _single(params: list[tuple[str, str]], name: str) -> str | None:
     return values[0] if values else None
 
 
-def _graphs(params: list[tuple[str, str]], name: str) -> tuple[str, ...]:
+def _all(params: list[tuple[str, str]], name: str) -> tuple[str, ...]:
     return tuple(v for k, v in params if k == name)
 
 
@@ -135,9 +135,9 @@ def read_request(kind: str) -> ProtocolRequest:
         raise ApiError(400, f"the {kind} is empty")
     return ProtocolRequest(
         text,
-        _graphs(params, "default-graph-uri") or _graphs(params, "using-graph-uri"),
-        _graphs(params, "named-graph-uri") or _graphs(params, "using-named-graph-uri"),
-        _single(params, "format") or _single(params, "output"),
+        _all(params, "default-graph-uri") or _all(params, "using-graph-uri"),
+        _all(params, "named-graph-uri") or _all(params, "using-named-graph-uri"),
+        _all(params, "format") + _all(params, "output"),
     )
 
 
@@ -157,7 +157,7 @@ def sparql() -> Response:
         querytext.refuse_remote(found)
     except QueryError as err:
         raise ApiError(400, str(err)) from None
-    _check_dataset(req, found)
+    default_graphs, named_graphs, dataset_given = _dataset(req, found)
     offers = media.GRAPH_TYPES if found.is_graph_query else media.RESULT_TYPES
     names = media.GRAPH_NAMES if found.is_graph_query else media.RESULT_NAMES
     media_type = media.negotiate(request.accept_mimetypes, offers, req.fmt, names)
@@ -166,20 +166,29 @@ def sparql() -> Response:
     etag = st.etag("sparql", *map(str, key))
     if request.method == "GET" and _not_modified(etag, st):
         return _not_modified_response(etag, st)
-    reply = st.cached(key) or _evaluate(st, req, found, media_type, key)
+    dataset = (default_graphs, named_graphs, dataset_given)
+    reply = st.cached(key) or _evaluate(st, req, found, media_type, key, dataset)
     return _reply_response(reply, etag, st)
 
 
-def _check_dataset(req: ProtocolRequest, found: querytext.Scan) -> None:
+def _dataset(
+    req: ProtocolRequest, found: querytext.Scan
+) -> tuple[tuple[str, ...], tuple[str, ...], bool]:
+    """The default graphs, the named graphs, and whether a dataset was chosen at all.
+
+    The protocol's graph parameters win over the query's FROM clauses (SPARQL 1.1 Protocol,
+    2.1.4). Every graph named must be one of the dataset's.
+    """
     known = set(state().memoize("graph-names", state().engine.graph_names))
-    wanted = list(req.default_graphs) + list(req.named_graphs)
-    if found.from_clause is not None and not (req.default_graphs or req.named_graphs):
+    default, named = req.default_graphs, req.named_graphs
+    given = bool(default or named)
+    if found.from_clause is not None and not given:
         try:
-            default, named = querytext.dataset_clause(req.query or "")
+            from_default, from_named = querytext.dataset_clause(req.query or "")
         except QueryError as err:
             raise ApiError(400, str(err)) from None
-        wanted += default + named
-    unknown = [g for g in wanted if g not in known]
+        default, named, given = tuple(from_default), tuple(from_named), True
+    unknown = [g for g in (*default, *named) if g not in known]
     if unknown:
         raise ApiError(
             400,
@@ -187,19 +196,25 @@ def _check_dataset(req: ProtocolRequest, found: querytext.Scan) -> None:
             "graph parameters can only name its graphs (listed in the service "
             "description), and nothing is ever fetched from elsewhere",
         )
+    return default, named, given
 
 
 def _evaluate(
-    st: ServerState, req: ProtocolRequest, found: querytext.Scan, media_type: str, key: tuple
+    st: ServerState,
+    req: ProtocolRequest,
+    found: querytext.Scan,
+    media_type: str,
+    key: tuple,
+    dataset: tuple[tuple[str, ...], tuple[str, ...], bool],
 ) -> QueryReply:
     job = QueryJob(
         query=req.query or "",
         form=found.form or "SELECT",
         media_type=media_type,
         row_cap=int(st.settings["row_cap"]),
-        default_graphs=req.default_graphs,
-        named_graphs=req.named_graphs,
-        has_from=found.from_clause is not None,
+        default_graphs=dataset[0],
+        named_graphs=dataset[1],
+        dataset_given=dataset[2],
         truncated_link=request.url_root + "#limits",
     )
     if st.pool is None:
@@ -264,7 +279,7 @@ def _reply_response(reply: QueryReply, etag: str, st: ServerState) -> Response:
 # --------------------------------------------------------------------------- service description
 
 
-def service_description(fmt: str | None) -> Response:
+def service_description(fmt: tuple[str, ...]) -> Response:
     """The service description, or the query editor for a browser."""
     offers = (*media.GRAPH_TYPES, media.HTML)
     media_type = media.negotiate(request.accept_mimetypes, offers, fmt, media.GRAPH_NAMES)

@@ -1,0 +1,77 @@
+"""What the endpoint reads from a request before any engine sees it."""
+
+from __future__ import annotations
+
+import pytest
+from werkzeug.datastructures import MIMEAccept
+
+from coopgraph import querytext
+from coopgraph.errors import QueryError
+from coopgraph.web import media
+
+DEEP = querytext.MAX_NESTING + 1
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "SELECT * WHERE { FILTER(" + "(" * DEEP + "1" + ")" * DEEP + ") }",
+        "SELECT * WHERE " + "{" * DEEP + "}" * DEEP,
+        "SELECT * WHERE { ?s ?p " + "[ ?p " * DEEP + "1" + " ]" * DEEP + " }",
+        "SELECT * WHERE { FILTER(" + "! " * DEEP + "true) }",
+        "SELECT * WHERE { FILTER(" + "- " * DEEP + "1 > 0) }",
+        "SELECT * WHERE { FILTER(" + "-" * DEEP + "1 > 0) }",
+        "SELECT * WHERE { ?s " + "^" * DEEP + "<http://example.org/p> ?o }",
+    ],
+    ids=["parens", "braces", "blank-nodes", "not", "minus", "dashes", "inverse"],
+)
+def test_deep_nesting_is_refused_with_its_place(text: str) -> None:
+    found = querytext.scan(text)
+    with pytest.raises(QueryError) as caught:
+        querytext.refuse_remote(found)
+    assert f"more than {querytext.MAX_NESTING} levels" in str(caught.value)
+    assert caught.value.line == 1
+    assert caught.value.column == found.too_deep.column
+    assert text[caught.value.column - 1] in "({[!-^"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "SELECT * WHERE { FILTER(" + "(" * 100 + "1" + ")" * 100 + ") }",
+        'SELECT * WHERE { ?s ?p "' + "(" * 500 + '" } # ' + "{" * 500,
+        "SELECT * WHERE { ?s <http://example.org/a-b> ?o FILTER(-1 - -2 < - ?o) }",
+        "PREFIX ex: <http://example.org/>\nSELECT * WHERE { ?s ex:a--b ?o }\n" * 3,
+        "SELECT * WHERE { " + "{ ?s ?p ?o } " * 1000 + "}",
+    ],
+    ids=["100-parens", "in-string-and-comment", "binary-minus", "dashes-in-names", "wide"],
+)
+def test_ordinary_queries_are_not_too_deep(text: str) -> None:
+    assert querytext.scan(text).too_deep is None
+
+
+@pytest.mark.parametrize(
+    ("formats", "expected"),
+    [
+        (("tsv", "text/tab-separated-values"), "text/tab-separated-values"),
+        (("nonsense", "csv"), "text/csv"),
+        (("application/sparql-results+xml",), "application/sparql-results+xml"),
+        ((" JSON ",), "application/sparql-results+json"),
+    ],
+)
+def test_the_first_servable_format_parameter_wins(formats, expected: str) -> None:
+    chosen = media.negotiate(MIMEAccept(), media.RESULT_TYPES, formats, media.RESULT_NAMES)
+    assert chosen == expected
+
+
+def test_n3_is_answered_with_turtle() -> None:
+    chosen = media.negotiate(MIMEAccept(), media.GRAPH_TYPES, ("n3",), media.GRAPH_NAMES)
+    assert chosen == "text/turtle"
+
+
+def test_no_servable_format_lists_what_is_on_offer() -> None:
+    with pytest.raises(media.NotAcceptable) as caught:
+        media.negotiate(MIMEAccept(), media.RESULT_TYPES, ("pdf", "docx"), media.RESULT_NAMES)
+    message = str(caught.value)
+    assert "'pdf' or 'docx'" in message
+    assert all(t in message for t in media.RESULT_TYPES)

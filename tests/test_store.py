@@ -1,0 +1,121 @@
+"""The engines behind the endpoint agree with each other and with RDF's set semantics.
+
+The default graph of a query is the union of the named graphs: a *set* of triples, even
+when a triple is stated in several graphs (the bundled data states some in two or three).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pyoxigraph as ox
+import pytest
+
+from coopgraph import results
+from coopgraph.errors import QueryError
+from coopgraph.store import (
+    ENGINES,
+    NQUADS,
+    NTRIPLES,
+    TRIG,
+    Engine,
+    QueryJob,
+    file_sources,
+    open_engine,
+    project_sources,
+)
+
+COUNT = "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"
+SHARED = "<http://example.org/s> <http://example.org/p> <http://example.org/o>"
+G1, G2, G3 = (f"http://example.org/g{i}" for i in (1, 2, 3))
+
+
+def count(engine: Engine, query: str = COUNT, **dataset) -> int:
+    job = QueryJob(query, "SELECT", results.JSON, 1000, **dataset)
+    answer = json.loads(engine.evaluate(job).body)
+    return int(answer["results"]["bindings"][0]["n"]["value"])
+
+
+@pytest.fixture(scope="module", params=ENGINES)
+def bundled_engine(request, root: Path) -> Engine:
+    return open_engine(request.param, project_sources(root), root)
+
+
+@pytest.fixture(params=ENGINES)
+def small(request, tmp_path: Path) -> Engine:
+    """Three graphs: the shared triple in g1 and g2, one more triple in each of g1 and g3."""
+    path = tmp_path / "small.nq"
+    path.write_text(
+        f"{SHARED} <{G1}> .\n"
+        f"{SHARED} <{G2}> .\n"
+        f'<http://example.org/s> <http://example.org/p> "one" <{G1}> .\n'
+        f'<http://example.org/s> <http://example.org/p> "three" <{G3}> .\n',
+        encoding="utf-8",
+    )
+    return open_engine(request.param, file_sources([path]))
+
+
+def test_the_default_graph_counts_each_triple_once(bundled_engine: Engine, bundled) -> None:
+    distinct = len(bundled.merged())
+    assert count(bundled_engine) == distinct
+    assert len(bundled_engine.dump(NTRIPLES).decode().splitlines()) == distinct
+
+
+def test_the_server_queries_see_the_union_as_a_set(bundled_engine: Engine, bundled) -> None:
+    rows = bundled_engine.select(COUNT)
+    assert int(rows[0]["n"]) == len(bundled.merged())
+
+
+def test_a_merge_of_graphs_is_a_set(small: Engine) -> None:
+    assert count(small) == 3
+    assert count(small, default_graphs=(G1, G2), dataset_given=True) == 2
+    assert count(small, default_graphs=(G1,), dataset_given=True) == 2
+    assert count(small, default_graphs=(G2, G3), dataset_given=True) == 2
+    text = f"SELECT (COUNT(*) AS ?n) FROM <{G1}> FROM <{G2}> WHERE {{ ?s ?p ?o }}"
+    assert count(small, text, default_graphs=(G1, G2), dataset_given=True) == 2
+
+
+def test_named_graphs_are_only_those_chosen(small: Engine) -> None:
+    query = "SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } }"
+    assert count(small, query) == 4
+    assert count(small, query, named_graphs=(G3,), dataset_given=True) == 1
+    both = {"default_graphs": (G1, G2), "named_graphs": (G1, G3), "dataset_given": True}
+    assert count(small, query, **both) == 3
+    # A default graph chosen without named graphs leaves GRAPH nothing to match.
+    assert count(small, query, default_graphs=(G1, G2), dataset_given=True) == 0
+
+
+def test_the_dataset_dump_holds_each_quad_once(small: Engine) -> None:
+    for media_type, fmt in ((NQUADS, ox.RdfFormat.N_QUADS), (TRIG, ox.RdfFormat.TRIG)):
+        quads = list(ox.parse(small.dump(media_type), format=fmt))
+        assert len(quads) == len(set(quads)) == 4
+        assert {q.graph_name.value for q in quads} == {G1, G2, G3}
+    assert len(small) == 4
+
+
+def test_an_update_keeps_the_union_a_set(small: Engine) -> None:
+    new = "<http://example.org/new> <http://example.org/p> 1"
+    three = '<http://example.org/s> <http://example.org/p> "three"'
+    small.update(f"INSERT DATA {{ {new} }}")
+    assert count(small) == 4
+    assert len(small) == 5
+    small.update(f"DELETE DATA {{ GRAPH <{G3}> {{ {three} }} }}")
+    assert count(small) == 3
+    small.update(f"DELETE DATA {{ GRAPH <{G1}> {{ {SHARED} }} }}")
+    assert count(small) == 3  # g2 still states it
+    small.update(f"DELETE DATA {{ GRAPH <{G2}> {{ {SHARED} }} }}")
+    assert count(small) == 2
+    small.update(f"DELETE DATA {{ {new} }}")
+    assert count(small) == 1
+    assert len(small) == 1
+    lines = [line for line in small.dump(NQUADS).decode().splitlines() if line]
+    assert len(lines) == 1 and lines[0].endswith(f"<{G1}> .")
+
+
+def test_a_failed_update_changes_nothing(small: Engine) -> None:
+    before = small.dump(NQUADS)
+    with pytest.raises(QueryError):
+        small.update("INSERT DATA { <http://example.org/x> <http://example.org/p> }")
+    assert small.dump(NQUADS) == before
+    assert count(small) == 3
