@@ -88,6 +88,8 @@ FILE_TYPES = {
     ".nq": NQUADS,
 }
 
+#: A character class in Oxigraph's "expected ..." lists: ['A' ..= 'Z' | ...], [_].
+_OX_CHAR_CLASS = re.compile(r",?\s*\[[^\[\]]*\]")
 _OX_SYNTAX = re.compile(r"error at (?P<line>\d+):(?P<column>\d+): (?P<message>.*)", re.DOTALL)
 
 
@@ -646,11 +648,19 @@ def _ox_to_rdflib(term: Any) -> Node:
     raise TypeError(f"not a term: {term!r}")
 
 
+def _readable(message: str) -> str:
+    """Oxigraph lists the characters a name may continue with as Unicode ranges; say so."""
+    shorter = _OX_CHAR_CLASS.sub("", message)
+    if shorter != message:
+        shorter += ", or a name (letters, digits, _)"
+    return shorter
+
+
 def _ox_query_error(err: SyntaxError) -> QueryError:
     match = _OX_SYNTAX.search(str(err))
     if match:
         return QueryError(
-            "syntax error: " + " ".join(match["message"].split()),
+            "syntax error: " + _readable(" ".join(match["message"].split())),
             int(match["line"]),
             int(match["column"]),
         )

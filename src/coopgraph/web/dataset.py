@@ -7,7 +7,7 @@ import gzip
 from flask import Blueprint, Response, abort, jsonify, request
 
 from coopgraph.web import media
-from coopgraph.web.describe import DUMPS, void_graph
+from coopgraph.web.describe import DUMPS, statistics, void_graph
 from coopgraph.web.protocol import state
 
 bp = Blueprint("dataset", __name__)
@@ -64,12 +64,18 @@ def void() -> Response:
 
 @bp.route("/health")
 def health() -> Response:
-    """Whether the server answers, and what it holds."""
+    """Whether the server answers, and what it holds: the distinct triples of the union
+    graph (what a query's default graph holds) and the quads of the dataset (a triple
+    stated in two graphs is two quads)."""
     st = state()
     pool = st.pool
+    with st.lock.read():
+        triples = statistics(st)["triples"]
+        quads = len(st.engine)
     return jsonify(
         status="ok" if pool is not None else "no query workers",
-        triples=len(st.engine),
+        triples=triples,
+        quads=quads,
         engine=st.engine.name,
         version=st.version,
         queryWorkers=pool.size if pool else 0,
