@@ -13,11 +13,12 @@ import pyoxigraph as ox
 import pytest
 
 from coopgraph import results
-from coopgraph.errors import QueryError
+from coopgraph.errors import CoopgraphError, ParseError, QueryError
 from coopgraph.store import (
     ENGINES,
     NQUADS,
     NTRIPLES,
+    STORE_META,
     TRIG,
     Engine,
     QueryJob,
@@ -119,3 +120,78 @@ def test_a_failed_update_changes_nothing(small: Engine) -> None:
         small.update("INSERT DATA { <http://example.org/x> <http://example.org/p> }")
     assert small.dump(NQUADS) == before
     assert count(small) == 3
+
+
+def test_an_update_matches_only_what_the_default_graph_itself_states(small: Engine) -> None:
+    """Both engines agree: outside GRAPH, an update's WHERE sees the triples stated in the
+    default graph, not the union copied from the named graphs."""
+    small.update(
+        "INSERT { ?s <http://example.org/copy> ?o } WHERE { ?s <http://example.org/p> ?o }"
+    )
+    assert count(small) == 3
+    small.update('INSERT DATA { <http://example.org/x> <http://example.org/p> "x" }')
+    small.update(
+        "INSERT { ?s <http://example.org/copy> ?o } WHERE { ?s <http://example.org/p> ?o }"
+    )
+    assert count(small) == 5
+
+
+# --------------------------------------------------------------------------- Oxigraph on disk
+
+
+def nquads(tmp_path: Path, text: str) -> list:
+    path = tmp_path / "data.nq"
+    path.write_text(text, encoding="utf-8")
+    return file_sources([path])
+
+
+def test_a_store_on_disk_is_reopened_without_loading(tmp_path: Path) -> None:
+    folder = tmp_path / "store"
+    sources = nquads(tmp_path, f"{SHARED} <{G1}> .\n{SHARED} <{G2}> .\n")
+    first = open_engine("oxigraph", sources, path=folder)
+    assert not first.reopened
+    assert count(first) == 1 and len(first) == 2
+    del first
+    again = open_engine("oxigraph", sources, path=folder)
+    assert again.reopened
+    assert count(again) == 1 and len(again) == 2
+    assert again.graph_names() == [G1, G2]
+
+
+def test_a_store_on_disk_is_rebuilt_when_the_data_changes(tmp_path: Path) -> None:
+    folder = tmp_path / "store"
+    open_engine("oxigraph", nquads(tmp_path, f"{SHARED} <{G1}> .\n"), path=folder)
+    changed = nquads(
+        tmp_path, f'{SHARED} <{G1}> .\n<http://example.org/s> <http://example.org/p> "2" <{G3}> .\n'
+    )
+    engine = open_engine("oxigraph", changed, path=folder)
+    assert not engine.reopened
+    assert count(engine) == 2
+
+
+def test_a_failed_build_leaves_the_previous_store(tmp_path: Path) -> None:
+    folder = tmp_path / "store"
+    good = nquads(tmp_path, f"{SHARED} <{G1}> .\n")
+    open_engine("oxigraph", good, path=folder)
+    broken = nquads(tmp_path, f"{SHARED} <{G1}> .\n<http://example.org/s> <oops .\n")
+    with pytest.raises(ParseError):
+        open_engine("oxigraph", broken, path=folder)
+    assert sorted(p.name for p in folder.iterdir()) == [STORE_META, "store"]
+    restored = nquads(tmp_path, f"{SHARED} <{G1}> .\n")
+    assert open_engine("oxigraph", restored, path=folder).reopened
+
+
+def test_a_folder_that_is_not_a_store_is_refused(tmp_path: Path) -> None:
+    folder = tmp_path / "papers"
+    folder.mkdir()
+    (folder / "thesis.txt").write_text("mine", encoding="utf-8")
+    with pytest.raises(CoopgraphError, match="not a coopgraph store"):
+        open_engine("oxigraph", nquads(tmp_path, f"{SHARED} <{G1}> .\n"), path=folder)
+    assert (folder / "thesis.txt").read_text(encoding="utf-8") == "mine"
+
+
+def test_a_store_on_disk_is_served_read_only(tmp_path: Path) -> None:
+    engine = open_engine("oxigraph", nquads(tmp_path, f"{SHARED} <{G1}> .\n"), path=tmp_path / "s")
+    with pytest.raises(QueryError, match="read-only"):
+        engine.update(f"INSERT DATA {{ GRAPH <{G2}> {{ {SHARED} }} }}")
+    assert len(engine) == 1

@@ -270,6 +270,12 @@ def stats(session: Session, fmt: str | None, inferred: bool) -> None:
 @click.option("--port", type=int, help="Port to listen on (default 8000; 0: any free port).")
 @click.option("--store", "store", metavar="ENGINE", help="Store engine: oxigraph or rdflib.")
 @click.option(
+    "--store-path",
+    "store_path",
+    metavar="DIR",
+    help="Keep the Oxigraph store on disk in DIR; the next start reopens it without loading.",
+)
+@click.option(
     "--production",
     is_flag=True,
     help="Serve with gunicorn: several processes (--workers) of several threads.",
@@ -283,6 +289,7 @@ def serve(
     host: str | None,
     port: int | None,
     store: str | None,
+    store_path: str | None,
     production: bool,
     workers: int | None,
     update_token: str | None,
@@ -296,12 +303,18 @@ def serve(
     from coopgraph import serve as serving
 
     settings = session.settings(
-        host=host, port=port, store=store, workers=workers, update_token=update_token
+        host=host,
+        port=port,
+        store=store,
+        store_path=store_path,
+        workers=workers,
+        update_token=update_token,
     )
     started = time.monotonic()
     app = serving.build_app(settings, files, start_pool=not production)
     engine = app.extensions["coopgraph"].engine
-    click.echo(f"loaded {engine.describe()} in {time.monotonic() - started:.1f} s", err=True)
+    done = "reopened" if engine.reopened else "loaded"
+    click.echo(f"{done} {engine.describe()} in {time.monotonic() - started:.1f} s", err=True)
     if production:
         serving.run_production(app, settings, serving.echo_err)
     else:

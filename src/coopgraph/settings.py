@@ -87,6 +87,12 @@ SETTINGS: tuple[Setting, ...] = (
         "Seconds of loading after which progress is reported on stderr (negative: never).",
     ),
     Setting("store", "oxigraph", "Store engine: oxigraph (fast) or rdflib (the reference)."),
+    Setting(
+        "store_path",
+        "",
+        "A folder for the Oxigraph store on disk, reopened without loading when it holds the "
+        "same data (rebuilt otherwise), served read-only; empty: in memory.",
+    ),
     Setting("host", "127.0.0.1", "Address `coopgraph serve` listens on."),
     Setting("port", 8000, "Port `coopgraph serve` listens on."),
     Setting(

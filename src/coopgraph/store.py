@@ -17,8 +17,12 @@ with Oxigraph's fast parser; the rdflib engine reuses :mod:`coopgraph.load`.
 
 from __future__ import annotations
 
+import gc
 import hashlib
+import json
+import os
 import re
+import shutil
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -160,11 +164,13 @@ class Engine(ABC):
         prefixes: Prefixes to write Turtle with and to offer in the query editor.
         files: Graph name -> the file it came from (relative to the project, or its name).
         build: A digest of the loaded files, the same for the same data: for ETags.
+        reopened: The data was already in the store (on disk) and was not loaded again.
     """
 
     prefixes: dict[str, str] = field(default_factory=dict)
     files: dict[str, str] = field(default_factory=dict)
     build: str = ""
+    reopened: bool = False
 
     name = "engine"
 
@@ -201,39 +207,46 @@ class Engine(ABC):
         return f"{self.name}: {len(self)} quads in {len(self.graph_names())} graphs"
 
 
+#: Update steps that keep the union in the default graph (see :class:`OxigraphEngine`).
+UNION_STRIP = "DELETE { ?s ?p ?o } WHERE { ?s ?p ?o FILTER EXISTS { GRAPH ?g { ?s ?p ?o } } }"
+UNION_FILL = "INSERT { ?s ?p ?o } WHERE { GRAPH ?g { ?s ?p ?o } }"
+_NAMED_COUNT = "SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } }"
+_DIRECT = "SELECT ?s ?p ?o WHERE { ?s ?p ?o FILTER NOT EXISTS { GRAPH ?g { ?s ?p ?o } } }"
+
+
 class OxigraphEngine(Engine):
-    """The dataset in a pyoxigraph in-memory store.
+    """The dataset in a pyoxigraph store, in memory or on disk.
 
     pyoxigraph 0.5 merges graphs as a multiset: with ``use_default_graph_as_union``, or with
     several ``default_graph`` / FROM graphs, a triple stated in two graphs matches twice
-    (oxigraph/oxigraph#1919, fixed after 0.5.13). So the engine keeps the union itself, as
-    a set: the store's default graph holds every distinct triple of the dataset, and a query
-    that merges several graphs is evaluated over a store built for it. :attr:`direct` keeps
-    the triples that are really in the default graph (from a TriG or N-Quads file, or an
-    update), so that dumps and updates can tell them from the materialised union.
+    (oxigraph/oxigraph#1919, fixed after 0.5.13). So the engine keeps the union itself: the
+    store's default graph holds every distinct triple of the named graphs (:data:`UNION_FILL`,
+    run by Oxigraph, so it scales), besides the triples stated in the default graph itself;
+    a query that merges several graphs is evaluated over a store built for it.
+
+    An on-disk store (``path``) is opened read-only in each process that uses it, lazily: a
+    RocksDB handle must not cross a fork (query workers and gunicorn workers are forks).
+    It is served read-only.
     """
 
     name = "oxigraph"
 
-    def __init__(self, store: ox.Store, **kwargs: Any) -> None:
+    def __init__(
+        self, store: ox.Store | None = None, path: Path | None = None, **kwargs: Any
+    ) -> None:
         super().__init__(**kwargs)
-        self.store = store
-        self.direct = self._triples_in(ox.DefaultGraph())
-        self._materialise_union()
+        self.path = path
+        self._store = store
+        self._pid = os.getpid() if store is not None else 0
 
-    def _triples_in(self, graph: ox.NamedNode | ox.DefaultGraph) -> set[ox.Triple]:
-        return {q.triple for q in self.store.quads_for_pattern(None, None, None, graph)}
-
-    def _materialise_union(self) -> None:
-        """Make the default graph the set union of the named graphs and :attr:`direct`."""
-        default = ox.DefaultGraph()
-        self.store.remove_graph(default)
-        union = set(self.direct)
-        union.update(q.triple for q in self.store)
-        self.store.extend(ox.Quad(t.subject, t.predicate, t.object, default) for t in union)
-
-    def _named(self) -> list[ox.NamedNode]:
-        return [g for g in self.store.named_graphs() if isinstance(g, ox.NamedNode)]
+    @property
+    def store(self) -> ox.Store:
+        """The store, opened read-only in this process if it is on disk."""
+        if self.path is not None and self._pid != os.getpid():
+            self._store = ox.Store.read_only(str(self.path))
+            self._pid = os.getpid()
+        assert self._store is not None
+        return self._store
 
     def _dataset_for(self, job: QueryJob) -> tuple[ox.Store, dict[str, Any]]:
         """The store to run ``job`` on, and the dataset arguments for it."""
@@ -244,10 +257,11 @@ class OxigraphEngine(Engine):
             default = [ox.NamedNode(g) for g in job.default_graphs]
             return self.store, {"default_graph": default, "named_graphs": named}
         merged = ox.Store()
-        triples: set[ox.Triple] = set()
         for graph in job.default_graphs:
-            triples |= self._triples_in(ox.NamedNode(graph))
-        merged.extend(ox.Quad(t.subject, t.predicate, t.object, ox.DefaultGraph()) for t in triples)
+            merged.extend(
+                ox.Quad(q.subject, q.predicate, q.object, ox.DefaultGraph())
+                for q in self.store.quads_for_pattern(None, None, None, ox.NamedNode(graph))
+            )
         for graph in named:
             merged.extend(self.store.quads_for_pattern(None, None, None, graph))
         return merged, {"default_graph": ox.DefaultGraph(), "named_graphs": named}
@@ -303,22 +317,28 @@ class OxigraphEngine(Engine):
         return graph
 
     def graph_names(self) -> list[str]:
-        return sorted(g.value for g in self._named())
+        names = self.store.named_graphs()
+        return sorted(g.value for g in names if isinstance(g, ox.NamedNode))
 
-    def _named_quads(self) -> list[ox.Quad]:
-        return [q for g in self._named() for q in self.store.quads_for_pattern(None, None, None, g)]
+    def _direct(self) -> list[ox.Triple]:
+        """The triples stated in the default graph itself (not copied from a named graph)."""
+        return [ox.Triple(*row) for row in self.store.query(_DIRECT)]
 
     def __len__(self) -> int:
-        return len(self._named_quads()) + len(self.direct)
+        named = int(next(iter(self.store.query(_NAMED_COUNT)))[0].value)
+        return named + len(self._direct())
 
     def update(self, text: str) -> None:
-        """Apply an update whose WHERE sees the union default graph, as queries do.
-
-        Triples it inserts into the default graph stay there; a triple it deletes from the
-        default graph is gone unless a named graph still states it (the default graph is a
-        view of the named graphs, and a view cannot drop what its sources hold).
+        """Apply an update as the rdflib engine does: outside GRAPH, its WHERE matches and its
+        INSERT and DELETE change the triples stated in the default graph itself; the union
+        is then rebuilt from the named graphs.
         """
-        before = {q.triple for q in self._named_quads()}
+        if self.path is not None:
+            raise QueryError(
+                f"the store in {self.path.parent} is on disk and served read-only; "
+                "serve it in memory to accept updates"
+            )
+        self.store.update(UNION_STRIP)
         try:
             self.store.update(text)
         except SyntaxError as err:
@@ -326,20 +346,18 @@ class OxigraphEngine(Engine):
         except OSError as err:
             raise QueryError(f"the update failed: {err}") from None
         finally:
-            now = self._triples_in(ox.DefaultGraph())
-            self.direct = {t for t in now if t not in before or t in self.direct}
-            self._materialise_union()
+            self.store.update(UNION_FILL)
 
     def dump(self, media_type: str) -> bytes:
         fmt = _OX_FORMAT[media_type]
         prefixes = self._prefixes_for(media_type)
         if media_type in DATASET_TYPES:
-            direct = sorted(self.direct, key=str)
-            quads = [ox.Quad(t.subject, t.predicate, t.object, ox.DefaultGraph()) for t in direct]
-            quads += sorted(self._named_quads(), key=lambda q: (str(q.graph_name), str(q.triple)))
+            default = ox.DefaultGraph()
+            quads = [ox.Quad(t.subject, t.predicate, t.object, default) for t in self._direct()]
+            for name in self.graph_names():
+                quads += self.store.quads_for_pattern(None, None, None, ox.NamedNode(name))
             return ox.serialize(quads, format=fmt, prefixes=prefixes)
-        ordered = sorted(self._triples_in(ox.DefaultGraph()), key=str)
-        return ox.serialize(ordered, format=fmt, prefixes=prefixes)
+        return self.store.dump(format=fmt, from_graph=ox.DefaultGraph(), prefixes=prefixes)
 
 
 class RdflibEngine(Engine):
@@ -497,31 +515,93 @@ def open_engine(
     sources: Sequence[Source],
     root: Path | None = None,
     prefixes: dict[str, str] | None = None,
+    path: str | Path | None = None,
 ) -> Engine:
     """Load ``sources`` into a new engine of the given kind.
 
+    Args:
+        path: For the Oxigraph engine, a folder to keep the store in: it is reopened
+            without loading when it holds these very sources, and rebuilt otherwise.
+
     Raises:
-        CoopgraphError: for an unknown engine; ParseError for a file that does not parse.
+        CoopgraphError: for an unknown engine, or a ``path`` that holds something else;
+            ParseError for a file that does not parse.
     """
     shown = {s.graph or str(s.path): _shown(s.path, root) for s in sources}
     build = _digest(sources)
     if kind == "oxigraph":
-        store = ox.Store()
-        for source in sources:
-            _ox_load(store, source, _shown(source.path, root))
         found = dict(prefixes or {})
         for source in sources:
             if source.media_type in (TURTLE, TRIG):
                 found.update(
                     {k: v for k, v in _turtle_prefixes(source.path).items() if k not in found}
                 )
-        return OxigraphEngine(store, prefixes=found, files=shown, build=build)
+        meta: dict[str, Any] = {"prefixes": found, "files": shown, "build": build}
+        if path is not None:
+            return _open_on_disk(Path(path), sources, root, meta)
+        store = ox.Store()
+        _ox_fill(store, sources, root)
+        return OxigraphEngine(store, **meta)
     if kind == "rdflib":
         ds = _rdflib_dataset(sources, root)
         found = dict(prefixes or {})
         found.update({p: str(n) for p, n in ds.namespaces() if p and p not in found})
         return RdflibEngine(ds, prefixes=found, files=shown, build=build)
     raise CoopgraphError(f"unknown store engine {kind!r}; use one of: {', '.join(ENGINES)}")
+
+
+#: The file in an on-disk store's folder that says what it was built from.
+STORE_META = "coopgraph-store.json"
+
+
+def _open_on_disk(
+    folder: Path, sources: Sequence[Source], root: Path | None, meta: dict[str, Any]
+) -> OxigraphEngine:
+    """Reopen the store in ``folder`` if it was built from ``sources``; else rebuild it.
+
+    The new store is built beside the old one and swapped in at the end, so an interrupted
+    build leaves the previous store (or nothing) behind, never half a store.
+    """
+    marker = folder / STORE_META
+    data = folder / "store"
+    if folder.exists() and any(folder.iterdir()) and not marker.is_file():
+        raise CoopgraphError(
+            f"{folder}: not a coopgraph store (no {STORE_META}); give a new or empty folder"
+        )
+    if marker.is_file() and data.is_dir():
+        try:
+            built = json.loads(marker.read_text(encoding="utf-8")).get("build")
+        except (OSError, ValueError, AttributeError):
+            built = None
+        if built == meta["build"]:
+            return OxigraphEngine(path=data, reopened=True, **meta)
+    folder.mkdir(parents=True, exist_ok=True)
+    loading = folder / f"store.loading-{os.getpid()}"
+    shutil.rmtree(loading, ignore_errors=True)
+    try:
+        store = ox.Store(str(loading))
+        _ox_fill(store, sources, root)
+        store.flush()
+        del store  # closes RocksDB, so that the folder can be moved and reopened
+        gc.collect()
+        marker.unlink(missing_ok=True)
+        if data.exists():
+            shutil.rmtree(data)
+        loading.rename(data)
+        text = json.dumps({"build": meta["build"], "files": meta["files"]}, indent=2)
+        partial = marker.with_suffix(".partial")
+        partial.write_text(text + "\n", encoding="utf-8")
+        partial.replace(marker)
+    finally:
+        shutil.rmtree(loading, ignore_errors=True)
+    return OxigraphEngine(path=data, **meta)
+
+
+def _ox_fill(store: ox.Store, sources: Sequence[Source], root: Path | None) -> None:
+    """Load the sources into their graphs, then copy the union into the default graph."""
+    for source in sources:
+        _ox_load(store, source, _shown(source.path, root))
+    store.update(UNION_FILL)
 
 
 def _rdflib_dataset(sources: Sequence[Source], root: Path | None) -> Dataset:
