@@ -56,16 +56,13 @@ class Server:
     process: subprocess.Popen
     log: list[str] = field(default_factory=list)
     drain: threading.Thread | None = None
+    #: Processes the server needs and that stop with it (an Oxigraph server behind it).
+    companions: list[subprocess.Popen] = field(default_factory=list)
 
     def stop(self) -> None:
-        """Stop the server (SIGTERM, then SIGKILL) and wait for it."""
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(10)
+        """Stop the server (SIGTERM, then SIGKILL) and wait for it, then its companions."""
+        for process in (self.process, *self.companions):
+            _terminate(process)
         if self.drain is not None:
             self.drain.join(5)
         if self.process.stderr is not None:
@@ -74,6 +71,16 @@ class Server:
     def child_pids(self) -> list[int]:
         """The processes forked by the server (zygote, query workers), from /proc."""
         return descendants(self.process.pid)
+
+
+def _terminate(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(10)
 
 
 def descendants(pid: int) -> list[int]:
@@ -155,6 +162,63 @@ def _wait_healthy(server: Server, deadline: float) -> None:
             time.sleep(0.1)
     server.stop()
     raise RuntimeError("the server never answered /health:\n" + "\n".join(server.log))
+
+
+#: The engines every cross-engine test runs on: Oxigraph in memory and on disk, rdflib (the
+#: reference), and a remote store (a real Oxigraph server started for the test).
+ENGINES = ("oxigraph", "oxigraph-disk", "rdflib", "remote")
+
+
+def start_oxigraph_server(timeout: float = 30.0) -> tuple[subprocess.Popen, str]:
+    """Start `oxigraph serve` (in memory) on 127.0.0.1; return it and its base URL."""
+    port = free_port()
+    process = subprocess.Popen(
+        ["oxigraph", "serve", "--bind", f"127.0.0.1:{port}"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url + "/query?query=ASK%7B%7D", timeout=2):
+                return process, url
+        except OSError:
+            time.sleep(0.1)
+    _terminate(process)
+    raise RuntimeError("the Oxigraph server did not start")
+
+
+def start_engine_server(engine: str, *args: str, folder: Path | None = None, **kwargs) -> Server:
+    """Start `coopgraph serve` on one of :data:`ENGINES` (``folder``: for the disk store)."""
+    if engine == "remote":
+        oxigraph, base = start_oxigraph_server()
+        env = {
+            "COOPGRAPH_REMOTE_QUERY_URL": base + "/query",
+            "COOPGRAPH_REMOTE_UPDATE_URL": base + "/update",
+            "COOPGRAPH_REMOTE_STORE_URL": base + "/store",
+            **(kwargs.pop("env", None) or {}),
+        }
+        try:
+            server = start_server(*args, "--store", "remote", env=env, **kwargs)
+        except Exception:
+            _terminate(oxigraph)
+            raise
+        server.companions.append(oxigraph)
+        return server
+    if engine == "oxigraph-disk":
+        assert folder is not None, "the disk store needs a folder"
+        return start_server(*args, "--store", "oxigraph", "--store-path", str(folder), **kwargs)
+    return start_server(*args, "--store", engine, **kwargs)
+
+
+@pytest.fixture(scope="session", params=ENGINES)
+def engine_server(request, tmp_path_factory) -> Iterator[Server]:
+    """The bundled graph served on each engine in turn, shared by tests that do not change it."""
+    folder = tmp_path_factory.mktemp("store") / "oxigraph"
+    running = start_engine_server(request.param, folder=folder)
+    yield running
+    running.stop()
 
 
 @pytest.fixture(scope="session")

@@ -31,7 +31,7 @@ from rdflib.namespace import PROV, RDF, RDFS, SKOS
 
 from coopgraph.load import ProjectDataset
 from coopgraph.namespace import COOP
-from tests.conftest import ROOT, Server, start_server
+from tests.conftest import ENGINES, ROOT, Server, start_engine_server, start_server
 
 # rdflib's JSON-LD parser uses its own deprecated ConjunctiveGraph.
 pytestmark = pytest.mark.filterwarnings(
@@ -266,12 +266,39 @@ def rdflib_server() -> Iterator[Server]:
         running.stop()
 
 
-@pytest.fixture(params=["oxigraph", "rdflib"])
+@pytest.fixture(scope="module")
+def remote_server() -> Iterator[Server]:
+    """A remote store (a real Oxigraph server) behind coopgraph."""
+    running = start_engine_server("remote")
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+@pytest.fixture(scope="module")
+def disk_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """The Oxigraph engine with its store on disk."""
+    folder = tmp_path_factory.mktemp("linked-data") / "store"
+    running = start_engine_server("oxigraph-disk", folder=folder)
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+_SERVERS = {
+    "oxigraph": "server",
+    "rdflib": "rdflib_server",
+    "remote": "remote_server",
+    "oxigraph-disk": "disk_server",
+}
+
+
+@pytest.fixture(params=ENGINES)
 def site(request: pytest.FixtureRequest) -> str:
     """The base URL of a server on each engine."""
-    if request.param == "oxigraph":
-        return request.getfixturevalue("server").url
-    return request.getfixturevalue("rdflib_server").url
+    return request.getfixturevalue(_SERVERS[request.param]).url
 
 
 @pytest.fixture(scope="module")
@@ -396,11 +423,13 @@ def test_every_iri_is_served_at_its_path_as_html_and_rdf(
     assert not problems, f"{len(problems)} problems:\n" + "\n".join(sorted(problems)[:40])
 
 
-def test_a_sample_of_iris_is_served_the_same_way_by_the_rdflib_engine(
-    rdflib_server: Server, bundled, merged, graph_names, published
+@pytest.mark.parametrize("engine", [e for e in ENGINES if e != "oxigraph"])
+def test_a_sample_of_iris_is_served_the_same_way_by_the_other_engines(
+    request: pytest.FixtureRequest, engine: str, bundled, merged, graph_names, published
 ) -> None:
     assert set(SAMPLE) <= set(published)
-    problems = _sweep(rdflib_server.url, SAMPLE, bundled, merged, graph_names, workers=1)
+    url = request.getfixturevalue(_SERVERS[engine]).url
+    problems = _sweep(url, SAMPLE, bundled, merged, graph_names, workers=1)
     assert not problems, f"{len(problems)} problems:\n" + "\n".join(sorted(problems))
 
 

@@ -58,7 +58,8 @@ def load_engine(settings: dict[str, Any], files: tuple[str, ...]) -> tuple[Engin
         root = find_root(settings["root"] or None)
         sources = project_sources(root)
     path = str(settings.get("store_path") or "") or None
-    return open_engine(str(settings["store"]), sources, root, path=path), root
+    engine = open_engine(str(settings["store"]), sources, root, path=path, options=dict(settings))
+    return engine, root
 
 
 def build_app(settings: dict[str, Any], files: tuple[str, ...], start_pool: bool = True) -> Flask:

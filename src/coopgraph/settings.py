@@ -86,12 +86,41 @@ SETTINGS: tuple[Setting, ...] = (
         2.0,
         "Seconds of loading after which progress is reported on stderr (negative: never).",
     ),
-    Setting("store", "oxigraph", "Store engine: oxigraph (fast) or rdflib (the reference)."),
+    Setting(
+        "store",
+        "oxigraph",
+        "Store engine: oxigraph (fast), rdflib (the reference), or remote (a SPARQL store).",
+    ),
     Setting(
         "store_path",
         "",
         "A folder for the Oxigraph store on disk, reopened without loading when it holds the "
         "same data (rebuilt otherwise), served read-only; empty: in memory.",
+    ),
+    Setting(
+        "remote_query_url",
+        "",
+        "The SPARQL query endpoint of the remote store (--store remote), e.g. "
+        "http://127.0.0.1:7878/query for an Oxigraph server.",
+    ),
+    Setting(
+        "remote_update_url",
+        "",
+        "The remote store's SPARQL update endpoint (loading, and /update when enabled).",
+    ),
+    Setting(
+        "remote_store_url",
+        "",
+        "The remote store's Graph Store Protocol endpoint, used to load files as they are; "
+        "empty: load by SPARQL Update.",
+    ),
+    Setting("remote_user", "", "User name for the remote store (HTTP basic); empty: none."),
+    Setting("remote_password", "", "Password for the remote store (HTTP basic)."),
+    Setting(
+        "remote_load",
+        True,
+        "Load the data into the remote store at start (replacing its graphs); false: serve "
+        "what the store already holds.",
     ),
     Setting("host", "127.0.0.1", "Address `coopgraph serve` listens on."),
     Setting("port", 8000, "Port `coopgraph serve` listens on."),

@@ -274,26 +274,7 @@ class OxigraphEngine(Engine):
 
     def evaluate(self, job: QueryJob) -> QueryReply:
         store, args = self._dataset_for(job)
-        answer = self._query(job.query, store, **args)
-        if isinstance(answer, ox.QueryBoolean):
-            return QueryReply(
-                results.write_ask(job.media_type, bool(answer)), job.media_type, 1, False
-            )
-        if isinstance(answer, ox.QuerySolutions):
-            names = [v.value for v in answer.variables]
-            rows = [[_ox_plain(t) for t in row] for row in islice(answer, job.row_cap + 1)]
-            truncated = len(rows) > job.row_cap
-            rows = rows[: job.row_cap]
-            link = job.truncated_link if truncated else None
-            body = results.write_select(job.media_type, names, rows, link)
-            return QueryReply(body, job.media_type, len(rows), truncated)
-        triples = list(islice(answer, job.row_cap + 1))
-        truncated = len(triples) > job.row_cap
-        triples = triples[: job.row_cap]
-        body = ox.serialize(
-            triples, format=_OX_FORMAT[job.media_type], prefixes=self._prefixes_for(job.media_type)
-        )
-        return QueryReply(body, job.media_type, len(triples), truncated)
+        return ox_reply(self._query(job.query, store, **args), job, self.prefixes)
 
     def _prefixes_for(self, media_type: str) -> dict[str, str] | None:
         return self.prefixes if media_type in (TURTLE, TRIG) else None
@@ -461,7 +442,7 @@ class RdflibEngine(Engine):
         return union.serialize(format=fmt, encoding="utf-8")
 
 
-ENGINES = ("oxigraph", "rdflib")
+ENGINES = ("oxigraph", "rdflib", "remote")
 
 
 # --------------------------------------------------------------------------- building
@@ -516,12 +497,14 @@ def open_engine(
     root: Path | None = None,
     prefixes: dict[str, str] | None = None,
     path: str | Path | None = None,
+    options: dict[str, Any] | None = None,
 ) -> Engine:
     """Load ``sources`` into a new engine of the given kind.
 
     Args:
         path: For the Oxigraph engine, a folder to keep the store in: it is reopened
             without loading when it holds these very sources, and rebuilt otherwise.
+        options: Settings for the remote engine (``remote_*``, ``query_timeout``).
 
     Raises:
         CoopgraphError: for an unknown engine, or a ``path`` that holds something else;
@@ -529,24 +512,26 @@ def open_engine(
     """
     shown = {s.graph or str(s.path): _shown(s.path, root) for s in sources}
     build = _digest(sources)
-    if kind == "oxigraph":
-        found = dict(prefixes or {})
-        for source in sources:
-            if source.media_type in (TURTLE, TRIG):
-                found.update(
-                    {k: v for k, v in _turtle_prefixes(source.path).items() if k not in found}
-                )
-        meta: dict[str, Any] = {"prefixes": found, "files": shown, "build": build}
-        if path is not None:
-            return _open_on_disk(Path(path), sources, root, meta)
-        store = ox.Store()
-        _ox_fill(store, sources, root)
-        return OxigraphEngine(store, **meta)
     if kind == "rdflib":
         ds = _rdflib_dataset(sources, root)
         found = dict(prefixes or {})
         found.update({p: str(n) for p, n in ds.namespaces() if p and p not in found})
         return RdflibEngine(ds, prefixes=found, files=shown, build=build)
+    found = dict(prefixes or {})
+    for source in sources:
+        if source.media_type in (TURTLE, TRIG):
+            found.update({k: v for k, v in _turtle_prefixes(source.path).items() if k not in found})
+    meta: dict[str, Any] = {"prefixes": found, "files": shown, "build": build}
+    if kind == "oxigraph":
+        if path is not None:
+            return _open_on_disk(Path(path), sources, root, meta)
+        store = ox.Store()
+        _ox_fill(store, sources, root)
+        return OxigraphEngine(store, **meta)
+    if kind == "remote":
+        from coopgraph.remote import open_remote
+
+        return open_remote(sources, options or {}, meta)
     raise CoopgraphError(f"unknown store engine {kind!r}; use one of: {', '.join(ENGINES)}")
 
 
@@ -687,6 +672,29 @@ def _shown(path: Path, root: Path | None) -> str:
 
 
 # --------------------------------------------------------------------------- terms
+
+
+def ox_reply(answer: Any, job: QueryJob, prefixes: dict[str, str]) -> QueryReply:
+    """Write a pyoxigraph answer (a boolean, solutions, or triples) as ``job`` asks."""
+    if isinstance(answer, ox.QueryBoolean):
+        return QueryReply(results.write_ask(job.media_type, bool(answer)), job.media_type, 1, False)
+    if isinstance(answer, ox.QuerySolutions):
+        names = [v.value for v in answer.variables]
+        rows = [[_ox_plain(t) for t in row] for row in islice(answer, job.row_cap + 1)]
+        truncated = len(rows) > job.row_cap
+        rows = rows[: job.row_cap]
+        link = job.truncated_link if truncated else None
+        body = results.write_select(job.media_type, names, rows, link)
+        return QueryReply(body, job.media_type, len(rows), truncated)
+    triples = list(islice(answer, job.row_cap + 1))
+    truncated = len(triples) > job.row_cap
+    triples = triples[: job.row_cap]
+    body = ox.serialize(
+        triples,
+        format=_OX_FORMAT[job.media_type],
+        prefixes=prefixes if job.media_type in (TURTLE, TRIG) else None,
+    )
+    return QueryReply(body, job.media_type, len(triples), truncated)
 
 
 def _ox_plain(term: Any) -> results.PlainTerm | None:

@@ -1,0 +1,320 @@
+"""The remote engine: the dataset held by another SPARQL 1.1 store.
+
+For data beyond one machine, coopgraph hands the dataset to an existing triple store
+(Fuseki, GraphDB, Virtuoso, Neptune, an Oxigraph server, ...) and keeps everything else:
+the protocol checks, the deadline and row cap, the linked-data pages. The store is reached
+by the SPARQL 1.1 Protocol for queries and updates, and by the Graph Store Protocol for
+loading when it has one (else by SPARQL Update).
+
+The store holds what the local engines hold: one named graph per source file and, in its
+default graph, the union of the named graphs as a set (copied there by a SPARQL Update
+after loading), so that every store answers as the reference engine does, whether or not
+it can make its default graph the union itself, and whether or not its union is a set.
+
+Queries run in the sandbox workers like any other: each asks the store with a timeout
+slightly above the deadline; a stopped worker drops its connection.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pyoxigraph as ox
+import requests
+from rdflib import Graph
+from rdflib.term import Node
+
+from coopgraph.errors import CoopgraphError, QueryError
+from coopgraph.store import (
+    _NAMED_COUNT,
+    _OX_FORMAT,
+    DATASET_TYPES,
+    NTRIPLES,
+    TRIG,
+    TURTLE,
+    UNION_FILL,
+    UNION_STRIP,
+    Engine,
+    OxigraphEngine,
+    QueryJob,
+    QueryReply,
+    Source,
+    _ox_to_rdflib,
+    ox_reply,
+)
+
+SELECT_TYPE = "application/sparql-results+json"
+_DIRECT_COUNT = (
+    "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o FILTER NOT EXISTS { GRAPH ?g { ?s ?p ?o } } }"
+)
+_QUADS = "SELECT ?g ?s ?p ?o WHERE { GRAPH ?g { ?s ?p ?o } }"
+_DIRECT = "SELECT ?s ?p ?o WHERE { ?s ?p ?o FILTER NOT EXISTS { GRAPH ?g { ?s ?p ?o } } }"
+
+
+class RemoteEngine(Engine):
+    """The dataset in a remote SPARQL store.
+
+    Attributes:
+        query_url: The store's SPARQL query endpoint.
+        update_url: Its SPARQL update endpoint (for loading without a Graph Store, and for
+            updates); empty when the store is read-only to us.
+        store_url: Its Graph Store Protocol endpoint, if it has one.
+        auth: HTTP basic credentials, if any.
+        timeout: Seconds to wait for one answer from the store.
+    """
+
+    name = "remote"
+
+    def __init__(
+        self,
+        query_url: str,
+        update_url: str = "",
+        store_url: str = "",
+        auth: tuple[str, str] | None = None,
+        timeout: float = 30.0,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.query_url = query_url
+        self.update_url = update_url
+        self.store_url = store_url
+        self.auth = auth
+        self.timeout = timeout
+        self._session: requests.Session | None = None
+        self._pid = 0
+
+    # ------------------------------------------------------------------ HTTP
+
+    @property
+    def session(self) -> requests.Session:
+        """One HTTP session per process (a session must not cross a fork)."""
+        if self._session is None or self._pid != os.getpid():
+            self._session = requests.Session()
+            self._session.auth = self.auth
+            self._session.headers["User-Agent"] = "coopgraph"
+            self._pid = os.getpid()
+        return self._session
+
+    def _send(self, method: str, url: str, what: str, **kwargs: Any) -> requests.Response:
+        try:
+            response = self.session.request(method, url, timeout=self.timeout, **kwargs)
+        except requests.RequestException as err:
+            raise CoopgraphError(
+                f"the remote store at {url} did not answer {what}: {err}"
+            ) from None
+        if response.status_code >= 400:
+            message = " ".join(response.text.split())[:500]
+            if response.status_code in (400, 422):
+                raise QueryError(f"the remote store refused {what}: {message}")
+            raise CoopgraphError(
+                f"the remote store at {url} answered {what} with {response.status_code}: {message}"
+            )
+        return response
+
+    def _ask(
+        self, query: str, accept: str, params: Sequence[tuple[str, str]] = ()
+    ) -> requests.Response:
+        return self._send(
+            "POST",
+            self.query_url,
+            "a query",
+            data=[("query", query), *params],
+            headers={"Accept": accept},
+        )
+
+    def _update(self, text: str) -> None:
+        if not self.update_url:
+            raise CoopgraphError("no update URL is set for the remote store (remote_update_url)")
+        self._send("POST", self.update_url, "an update", data={"update": text})
+
+    def _solutions(self, query: str) -> ox.QuerySolutions:
+        response = self._ask(query, SELECT_TYPE)
+        return ox.parse_query_results(response.content, format=ox.QueryResultsFormat.JSON)
+
+    # ------------------------------------------------------------------ loading
+
+    def load(self, sources: Sequence[Source], progress: Any = None) -> None:
+        """Replace each source's graph in the store, then copy the union into the default
+        graph. Triple files go as they are (Graph Store PUT, streamed); quad files are
+        split by graph here first."""
+        self._update("CLEAR DEFAULT")
+        for number, source in enumerate(sources, 1):
+            if progress is not None:
+                progress(number, len(sources), source.path)
+            if source.graph is not None and self.store_url:
+                with source.path.open("rb") as body:
+                    self._send(
+                        "PUT",
+                        self.store_url,
+                        f"the graph of {source.path.name}",
+                        params={"graph": source.graph},
+                        data=body,
+                        headers={"Content-Type": source.media_type},
+                    )
+                continue
+            for graph, triples in _graphs_of(source).items():
+                self._put_triples(graph, triples, source.path)
+        self._update(UNION_FILL)
+
+    def _put_triples(self, graph: str | None, triples: list[ox.Triple], path: Path) -> None:
+        body = ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES)
+        if self.store_url:
+            params = {"graph": graph} if graph else {"default": ""}
+            self._send(
+                "PUT",
+                self.store_url,
+                f"a graph of {path.name}",
+                params=params,
+                data=body,
+                headers={"Content-Type": NTRIPLES},
+            )
+            return
+        text = body.decode("utf-8")
+        target = f"GRAPH <{graph}> {{ {text} }}" if graph else text
+        clear = f"CLEAR SILENT GRAPH <{graph}> ;\n" if graph else ""
+        self._update(f"{clear}INSERT DATA {{ {target} }}")
+
+    # ------------------------------------------------------------------ queries
+
+    def evaluate(self, job: QueryJob) -> QueryReply:
+        if job.dataset_given and len(job.default_graphs) > 1:
+            return self._evaluate_merged(job)
+        params: list[tuple[str, str]] = []
+        if job.dataset_given:
+            params += [("default-graph-uri", g) for g in job.default_graphs]
+            params += [("named-graph-uri", g) for g in job.named_graphs]
+            if not job.default_graphs:
+                # No default graph chosen: an empty one, not the store's own.
+                params.append(("default-graph-uri", "urn:coopgraph:empty"))
+        if job.form in ("CONSTRUCT", "DESCRIBE"):
+            response = self._ask(job.query, NTRIPLES, params)
+            quads = ox.parse(response.content, format=ox.RdfFormat.N_TRIPLES)
+            return ox_reply((q.triple for q in quads), job, self.prefixes)
+        response = self._ask(job.query, SELECT_TYPE, params)
+        answer = ox.parse_query_results(response.content, format=ox.QueryResultsFormat.JSON)
+        return ox_reply(answer, job, self.prefixes)
+
+    def _evaluate_merged(self, job: QueryJob) -> QueryReply:
+        """Several default graphs: merged here, as a set (stores differ on this)."""
+        local = ox.Store()
+        for graph in job.default_graphs:
+            local.extend(
+                ox.Quad(t.subject, t.predicate, t.object, ox.DefaultGraph())
+                for t in self._graph_triples(graph)
+            )
+        for graph in job.named_graphs:
+            name = ox.NamedNode(graph)
+            local.extend(
+                ox.Quad(t.subject, t.predicate, t.object, name) for t in self._graph_triples(graph)
+            )
+        engine = OxigraphEngine(local, prefixes=self.prefixes)
+        return engine.evaluate(
+            replace(job, default_graphs=(), named_graphs=(), dataset_given=False)
+        )
+
+    def _graph_triples(self, graph: str) -> Iterator[ox.Triple]:
+        query = f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ GRAPH <{graph}> {{ ?s ?p ?o }} }}"
+        response = self._ask(query, NTRIPLES)
+        return (q.triple for q in ox.parse(response.content, format=ox.RdfFormat.N_TRIPLES))
+
+    def select(self, query: str) -> list[dict[str, Node]]:
+        answer = self._solutions(query)
+        names = [v.value for v in answer.variables]
+        return [
+            {n: _ox_to_rdflib(t) for n, t in zip(names, row, strict=True) if t is not None}
+            for row in answer
+        ]
+
+    def construct(self, query: str) -> Graph:
+        graph = Graph()
+        for prefix, namespace in self.prefixes.items():
+            graph.bind(prefix, namespace)
+        response = self._ask(query, NTRIPLES)
+        for quad in ox.parse(response.content, format=ox.RdfFormat.N_TRIPLES):
+            graph.add(tuple(_ox_to_rdflib(t) for t in quad.triple))  # type: ignore[arg-type]
+        return graph
+
+    def graph_names(self) -> list[str]:
+        rows = self._solutions("SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } }")
+        return sorted(row[0].value for row in rows if isinstance(row[0], ox.NamedNode))
+
+    def __len__(self) -> int:
+        named = next(iter(self._solutions(_NAMED_COUNT)))[0]
+        direct = next(iter(self._solutions(_DIRECT_COUNT)))[0]
+        return int(named.value) + int(direct.value)
+
+    def update(self, text: str) -> None:
+        """As on the other engines: outside GRAPH, the update sees and changes the default
+        graph's own triples; the union is then copied into it again."""
+        self._update(UNION_STRIP)
+        try:
+            self._update(text)
+        finally:
+            self._update(UNION_FILL)
+
+    def dump(self, media_type: str) -> bytes:
+        fmt = _OX_FORMAT[media_type]
+        prefixes = self.prefixes if media_type in (TURTLE, TRIG) else None
+        if media_type in DATASET_TYPES:
+            default = ox.DefaultGraph()
+            quads = [ox.Quad(*row, default) for row in self._solutions(_DIRECT)]
+            rows = sorted(self._solutions(_QUADS), key=lambda r: (str(r[0]), str(r[1])))
+            quads += [ox.Quad(row[1], row[2], row[3], row[0]) for row in rows]
+            return ox.serialize(quads, format=fmt, prefixes=prefixes)
+        response = self._ask("CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o }", NTRIPLES)
+        triples = [q.triple for q in ox.parse(response.content, format=ox.RdfFormat.N_TRIPLES)]
+        return ox.serialize(triples, format=fmt, prefixes=prefixes)
+
+
+def _graphs_of(source: Source) -> dict[str | None, list[ox.Triple]]:
+    """The triples of a file, by the graph they go into."""
+    found: dict[str | None, list[ox.Triple]] = {}
+    for quad in ox.parse(path=str(source.path), format=_OX_FORMAT[source.media_type]):
+        if source.graph is not None:
+            graph: str | None = source.graph
+        elif isinstance(quad.graph_name, ox.NamedNode):
+            graph = quad.graph_name.value
+        else:
+            graph = None
+        found.setdefault(graph, []).append(quad.triple)
+    return found
+
+
+def open_remote(
+    sources: Sequence[Source], options: dict[str, Any], meta: dict[str, Any]
+) -> RemoteEngine:
+    """Connect to the store the ``remote_*`` settings name, and load ``sources`` into it
+    unless ``remote_load`` is off.
+
+    Raises:
+        CoopgraphError: when no query URL is set, or the store cannot be reached or refuses.
+    """
+    query_url = str(options.get("remote_query_url") or "")
+    if not query_url:
+        raise CoopgraphError(
+            "the remote engine needs the store's query URL: --setting remote_query_url URL "
+            "(or COOPGRAPH_REMOTE_QUERY_URL)"
+        )
+    user = str(options.get("remote_user") or "")
+    auth = (user, str(options.get("remote_password") or "")) if user else None
+    engine = RemoteEngine(
+        query_url,
+        update_url=str(options.get("remote_update_url") or ""),
+        store_url=str(options.get("remote_store_url") or ""),
+        auth=auth,
+        timeout=float(options.get("query_timeout") or 10.0) + 5.0,
+        **meta,
+    )
+    if options.get("remote_load", True):
+        try:
+            engine.load(sources)
+        except QueryError as err:
+            raise CoopgraphError(f"loading into the remote store failed: {err.message}") from None
+    else:
+        engine.reopened = True
+        engine.graph_names()  # fail now, not on the first request, if the store is away
+    return engine
