@@ -15,7 +15,6 @@ import pytest
 from coopgraph import results
 from coopgraph.errors import CoopgraphError, ParseError, QueryError
 from coopgraph.store import (
-    ENGINES,
     NQUADS,
     NTRIPLES,
     STORE_META,
@@ -30,6 +29,8 @@ from coopgraph.store import (
 COUNT = "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"
 SHARED = "<http://example.org/s> <http://example.org/p> <http://example.org/o>"
 G1, G2, G3 = (f"http://example.org/g{i}" for i in (1, 2, 3))
+#: The engines that hold the data in this process (the remote one is tested through servers).
+LOCAL = ("oxigraph", "rdflib")
 
 
 def count(engine: Engine, query: str = COUNT, **dataset) -> int:
@@ -38,12 +39,12 @@ def count(engine: Engine, query: str = COUNT, **dataset) -> int:
     return int(answer["results"]["bindings"][0]["n"]["value"])
 
 
-@pytest.fixture(scope="module", params=ENGINES)
+@pytest.fixture(scope="module", params=LOCAL)
 def bundled_engine(request, root: Path) -> Engine:
     return open_engine(request.param, project_sources(root), root)
 
 
-@pytest.fixture(params=ENGINES)
+@pytest.fixture(params=LOCAL)
 def small(request, tmp_path: Path) -> Engine:
     """Three graphs: the shared triple in g1 and g2, one more triple in each of g1 and g3."""
     path = tmp_path / "small.nq"
