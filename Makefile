@@ -13,21 +13,21 @@ $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "coopgraph needs Python 3.11 or newer"'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test,lint]'
+	$(BIN)/python -m pip install --quiet -e '.[test,lint,bench]'
 	@touch $@
 
 $(NODE_STAMP): package.json package-lock.json
 	npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
 
 install: $(STAMP)
-	./scripts/install-system-packages npm
+	./scripts/install-system-packages npm dot
 	$(MAKE) $(NODE_STAMP)
 
 serve: install
 	$(BIN)/coopgraph serve
 
 test: install
-	./scripts/install-system-packages chromium
+	./scripts/install-system-packages chromium java
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest

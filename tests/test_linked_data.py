@@ -507,39 +507,47 @@ def test_the_ontology_iri_returns_the_whole_ontology_document(site: str) -> None
 
 
 def test_the_ontology_page_has_an_anchor_per_term(site: str) -> None:
+    """A browser gets the ontology's documentation (pyLODE) at /ontology: each term IRI
+    /ontology#Term lands on the term's description (its anchor is the IRI's fragment), which
+    shows the label, the definition and the related terms by label, linking to their anchors."""
     source = Graph().parse(ROOT / "ontology" / "coopgraph.ttl")
     namespace = str(COOP)
     terms = {str(s)[len(namespace) :] for s in source.subjects() if str(s).startswith(namespace)}
     doc = page(site + "ontology")
     assert doc.find("h1").text() == "coopgraph ontology"
-    anchors = {e.attrs["id"] for e in doc.iter(class_="term")}
+    anchors = {e.attrs["id"] for e in doc.iter(class_="entity") if "id" in e.attrs}
     assert terms <= anchors, f"terms without an anchor: {sorted(terms - anchors)}"
     agreement = doc.find(id="Agreement")
     assert agreement.find("h3").text().startswith("agreement")
     assert str(source.value(COOP.Agreement, SKOS.definition)) in agreement.text()
-    facts = dict(
-        zip(
-            [dt.text() for dt in agreement.iter("dt")],
-            [dd.links() for dd in agreement.iter("dd")],
-            strict=True,
-        )
-    )
+    facts = {
+        row.find("th").text(): row.find("td").links()
+        for row in agreement.iter("tr")
+        if any(True for _ in row.iter("td"))
+    }
     # Related terms are shown by label and link to their anchor.
-    assert ("/ontology#Instrument", "instrument") in facts["subclass of"]
-    assert ("/ontology#hasParty", "has party") in facts["in the domain of"]
+    assert ("#Instrument", "instrument") in facts["Sub Class Of"]
+    assert ("#CooperationAgreement", "cooperation agreement") in facts["Super Class Of"]
+    assert ("#hasParty", "has party") in facts["In Domain Of"]
     for _, links in facts.items():
         for _, text in links:
             assert not text.startswith("http"), f"a term shown by IRI, not label: {text}"
     # The formats it links to are served.
-    for href, _ in doc.find("p", class_="formats").links():
-        assert fetch(urljoin(site, href)).status == 200, href
+    formats = doc.find("div", class_="formats").links()
+    assert [text for _, text in formats] == ["Turtle", "RDF/XML", "JSON-LD", "N-Triples"]
+    for href, _ in formats:
+        assert fetch(urljoin(site + "ontology", href)).status == 200, href
 
 
 def test_the_alignment_module_page_shows_its_axioms(site: str) -> None:
+    """The modules are documented together: to a browser, the alignment module's IRI gives
+    that page too, which names both modules and shows the alignment's axioms."""
     doc = page(site + "ontology/align")
-    assert doc.find("h1").text() == "coopgraph alignment module"
+    assert doc.find("h1").text() == "coopgraph ontology"
+    assert {ONTOLOGY, ALIGN} <= {p.text() for p in doc.iter("p", class_="iri")}
+    assert "coopgraph alignment module" in doc.find(id="metadata").text()
     organization = doc.find(id="Organization")
-    assert ("http://www.w3.org/ns/org#Organization", "Organization") in organization.links()
+    assert ("http://www.w3.org/ns/org#Organization", "org:Organization") in organization.links()
     assert organization.find("h3").text().startswith("organization")
 
 

@@ -2,17 +2,15 @@
 
 Every command loads the project (``ontology/``, ``data/``, ``shapes/``) found from the
 current directory upwards, or the one given with ``--root`` / ``COOPGRAPH_ROOT``.
-Exit codes: 0 success; 1 the graph does not conform (``validate``) or is inconsistent
-(``reason``); 2 bad input (a file that is missing or does not parse, a query with a syntax
-error, an unknown format or setting), reported as one line on stderr.
+Exit codes: 0 success; 1 the graph does not conform (``validate``; ``release`` refuses)
+or is inconsistent (``reason``, ``dl``); 2 bad input (a file that is missing or does not
+parse, a query with a syntax error, an unknown format or setting), reported as one line on stderr.
 """
 
 from __future__ import annotations
 
 import logging
-import os
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -24,6 +22,7 @@ from coopgraph import __version__
 from coopgraph import query as query_mod
 from coopgraph import report as report_mod
 from coopgraph import stats as stats_mod
+from coopgraph.atomic import write_atomically
 from coopgraph.errors import CoopgraphError, FormatError, MissingFileError
 from coopgraph.load import ProjectDataset, build_dataset, load_shapes
 from coopgraph.reason import reason as run_reasoner
@@ -209,6 +208,33 @@ def reason(session: Session, fmt: str | None, output: Path | None, check: bool) 
 
 
 @cli.command()
+@click.argument("files", nargs=-1, metavar="[FILE]...")
+@click.option(
+    "--explain/--no-explain",
+    default=True,
+    show_default=True,
+    help="When something is wrong, find a minimal set of axioms that shows why.",
+)
+@click.pass_obj
+def dl(session: Session, files: tuple[str, ...], explain: bool) -> None:
+    """Check the graph with HermiT, a complete OWL 2 DL reasoner (needs Java).
+
+    Checks the ontology, the alignment module and every data file, plus the Turtle FILEs
+    given (e.g. a file about to be added), and prints whether the graph is consistent, its
+    unsatisfiable classes and the time taken. When the graph is inconsistent or a class is
+    unsatisfiable, it prints why: a minimal set of axioms that clash, each with its file.
+    Exits 1 when the graph is inconsistent or a class is unsatisfiable.
+    """
+    from coopgraph import dl as dl_mod
+
+    ds = session.load(session.settings())
+    dl_mod.add_files(ds, files)
+    report = dl_mod.check(ds, explain=explain)
+    click.echo(dl_mod.render(report, ds), nl=False)
+    sys.exit(0 if report.ok else EXIT_INVALID)
+
+
+@cli.command()
 @click.argument("query_file", metavar="FILE|-")
 @click.option(
     "--format",
@@ -262,6 +288,39 @@ def stats(session: Session, fmt: str | None, inferred: bool) -> None:
     if inferred:
         run_reasoner(ds)
     click.echo(stats_mod.render(stats_mod.compute(ds), ds, fmt), nl=False)
+
+
+@cli.command()
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="The folder to write (replaced whole). Default: build/docs in the project.",
+)
+@click.pass_obj
+def docs(session: Session, output: Path | None) -> None:
+    """Build the HTML documentation of the ontology with pyLODE.
+
+    Writes index.html (the ontology and alignment modules: every class and property with
+    its label, definition, super- and sub-terms, domains and ranges), classes.svg (a diagram
+    of the classes, drawn by Graphviz) and schemes/NAME.html (each concept scheme and its
+    concepts). The folder is built beside its place and then swapped in, never half-written.
+    Prints the path of index.html.
+    """
+    from coopgraph import docs as docs_mod
+
+    settings = session.settings()
+    ds = session.load(settings)
+    folder = output or (ds.root or Path.cwd()) / "build" / "docs"
+    built = docs_mod.docs_from_dataset(ds, progress=_say)
+    written = docs_mod.write_docs(built, folder)
+    _say(f"wrote {len(written)} files to {folder}")
+    click.echo(folder / docs_mod.FILES.index)
+
+
+def _say(line: str) -> None:
+    """Progress, on stderr."""
+    click.echo(line, err=True)
 
 
 @cli.command()
@@ -344,24 +403,3 @@ def read_query(name: str) -> str:
     if not text.strip():
         raise CoopgraphError(f"{shown}: the query is empty")
     return text
-
-
-def write_atomically(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file, so that it is never half-written.
-
-    Raises:
-        CoopgraphError: when the folder does not exist or cannot be written.
-    """
-    folder = path.resolve().parent
-    if not folder.is_dir():
-        raise MissingFileError(f"{path}: folder {folder} does not exist")
-    tmp: str | None = None
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=folder)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except OSError as err:
-        if tmp is not None and os.path.exists(tmp):
-            os.unlink(tmp)
-        raise CoopgraphError(f"{path}: cannot write: {err.strerror}") from None

@@ -88,3 +88,8 @@ class FormatError(CoopgraphError):
 
 class SettingError(CoopgraphError):
     """A setting has an unknown name or a value of the wrong type."""
+
+
+class ReasonerError(CoopgraphError):
+    """An external reasoner could not be run (no Java runtime, a Java error); the message
+    says what to install or what the reasoner reported."""

@@ -1,125 +1,101 @@
-"""The HTML view of an ontology module: its header, then every class and property.
+"""The ontology's documentation, as the site serves it to browsers.
 
-Each term has an anchor named after its local name, so that ``/ontology#Agreement`` (the
-IRI of the term) lands on it.
+The pages are those of ``coopgraph docs`` (:mod:`coopgraph.docs`: pyLODE's OntPub page of
+the ontology modules, a VocPub page per concept scheme, the class diagram), built from the
+store's own graphs the first time they are asked for and kept until the data changes.
+
+- ``/ontology`` (and the alignment module's ``/ontology/align``) with ``Accept: text/html``:
+  the ontology page, in which every term's anchor is its IRI's fragment, so that a term IRI
+  such as ``/ontology#Agreement`` lands on its description;
+- ``/-/docs/classes.svg``: the class diagram, shown on the ontology page;
+- ``/-/docs/schemes/<name>.html``: a concept scheme's page. The schemes' and concepts' own
+  IRIs keep their resource pages (statements, evidence, links), which link to it.
+
+Links between these pages are relative, so they hold behind a proxy at a sub-path.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import threading
 
-from rdflib import Graph, Literal, URIRef
-from rdflib.namespace import DCTERMS, OWL, RDF, RDFS, SKOS
+from rdflib import Graph, URIRef
+from rdflib.namespace import SKOS
 
+from coopgraph.docs import Documentation, Layout, build_docs, concept_anchor, scheme_name
 from coopgraph.store import Engine
-from coopgraph.web.resources import labels, local_name
+from coopgraph.web.resources import Description, graph_content
+from coopgraph.web.state import ServerState
 
-_KINDS = (
-    ("Classes", OWL.Class),
-    ("Object properties", OWL.ObjectProperty),
-    ("Datatype properties", OWL.DatatypeProperty),
-    ("Annotation properties", OWL.AnnotationProperty),
+#: Where the pages are on the site (paths below the site's root).
+LAYOUT = Layout(
+    index="ontology",
+    diagram="-/docs/classes.svg",
+    schemes="-/docs/schemes/{name}.html",
+    formats=(
+        ("Turtle", "ontology.ttl"),
+        ("RDF/XML", "ontology.rdf"),
+        ("JSON-LD", "ontology.jsonld"),
+        ("N-Triples", "ontology.nt"),
+    ),
 )
+#: The prefix of the documentation's own files.
+FILES_PREFIX = "-/docs/"
+
+_VOCABULARIES = f"""CONSTRUCT {{ ?s ?p ?o }} WHERE {{
+  {{ ?s a <{SKOS.ConceptScheme}> }}
+  UNION {{ ?s <{SKOS.inScheme}>|<{SKOS.topConceptOf}> ?scheme }}
+  UNION {{ ?scheme <{SKOS.hasTopConcept}> ?s }}
+  ?s ?p ?o
+}}"""
 
 
-@dataclass
-class Term:
-    """One class or property as shown."""
-
-    iri: URIRef
-    anchor: str
-    label: str
-    definition: str
-    facts: list[tuple[str, list[URIRef]]] = field(default_factory=list)
+_BUILDING = threading.Lock()
 
 
-def _text(graph: Graph, node: URIRef, prop: URIRef) -> str:
-    values = [v for v in graph.objects(node, prop) if isinstance(v, Literal)]
-    english = [v for v in values if v.language in (None, "en")]
-    return str((english or values or [""])[0])
+def documentation(st: ServerState, modules: list[str]) -> Documentation:
+    """The documentation of the served data, built once per version of the data (a request
+    that comes while it is being built waits for that build).
 
-
-_FACTS = (
-    ("subclass of", RDFS.subClassOf, False),
-    ("superclass of", RDFS.subClassOf, True),
-    ("subproperty of", RDFS.subPropertyOf, False),
-    ("superproperty of", RDFS.subPropertyOf, True),
-    ("inverse of", OWL.inverseOf, False),
-    ("domain", RDFS.domain, False),
-    ("range", RDFS.range, False),
-    ("in the domain of", RDFS.domain, True),
-    ("in the range of", RDFS.range, True),
-)
-
-
-def _term(graph: Graph, node: URIRef, ns: str) -> Term:
-    term = Term(
-        node,
-        str(node)[len(ns) :],
-        _text(graph, node, RDFS.label),
-        _text(graph, node, SKOS.definition),
-    )
-    for name, prop, inverse in _FACTS:
-        values = graph.subjects(prop, node) if inverse else graph.objects(node, prop)
-        found = sorted({v for v in values if isinstance(v, URIRef)}, key=str)
-        if found:
-            term.facts.append((name, found))
-    return term
-
-
-def view(engine: Engine, iri: str, graph: Graph) -> dict[str, object]:
-    """What ontology.html shows for the module ``iri`` held in ``graph``.
-
-    The module's own classes and properties come by kind; terms of the namespace that the
-    module only relates to others (an alignment module's subclass and subproperty axioms on
-    terms declared elsewhere) come last, under "Alignments".
+    Args:
+        st: The server's state.
+        modules: The IRIs of the ontology modules (graphs) to document together.
     """
-    header = URIRef(iri)
-    namespace = next(
-        iter(graph.objects(header, URIRef("http://purl.org/vocab/vann/preferredNamespaceUri"))),
-        None,
-    )
-    ns = str(namespace) if namespace else iri + "#"
+    with _BUILDING:
+        return st.memoize("documentation", lambda: _build(st.engine, modules))
 
-    terms_of = {
-        n
-        for n in graph.subjects()
-        if isinstance(n, URIRef) and str(n).startswith(ns) and str(n) != ns
-    }
-    sections: list[tuple[str, list[Term]]] = []
-    declared: set[URIRef] = set()
-    for title, kind in _KINDS:
-        nodes = sorted(terms_of & set(graph.subjects(RDF.type, kind)), key=str)
-        declared.update(nodes)
-        if nodes:
-            sections.append((title, [_term(graph, n, ns) for n in nodes]))
-    aligned = sorted(terms_of - declared, key=str)
-    if aligned:
-        sections.append(("Alignments", [_term(graph, n, ns) for n in aligned]))
-    header_rows = sorted(
-        ((p, o) for p, o in graph.predicate_objects(header) if p != RDF.type),
-        key=lambda po: (str(po[0]), str(po[1])),
-    )
-    shown = {str(t.iri) for _, terms in sections for t in terms}
-    shown |= {str(v) for _, terms in sections for t in terms for _, vs in t.facts for v in vs}
-    shown |= {str(n) for row in header_rows for n in row if isinstance(n, URIRef)}
-    names = labels(engine, shown)
-    for _, terms in sections:
-        for t in terms:
-            t.label = t.label or names.get(str(t.iri), t.anchor)
 
-    def label(node: object) -> str:
-        """The label of an IRI (its local name when it has none); a literal's text."""
-        if isinstance(node, URIRef):
-            return names.get(str(node)) or local_name(str(node))
-        return str(node)
+def _build(engine: Engine, modules: list[str]) -> Documentation:
+    graphs: dict[str, Graph] = {iri: graph_content(engine, iri) for iri in modules}
+    vocabularies = engine.construct(_VOCABULARIES)
+    return build_docs(graphs, vocabularies, LAYOUT, diagram_required=False)
 
-    return {
-        "iri": iri,
-        "title": _text(graph, header, DCTERMS.title) or iri,
-        "description": _text(graph, header, DCTERMS.description),
-        "header": header_rows,
-        "sections": sections,
-        "labels": names,
-        "label": label,
-    }
+
+def docs_file(docs: Documentation, name: str) -> tuple[bytes, str] | None:
+    """A file of the documentation under ``/-/docs/``: its content and media type."""
+    path = FILES_PREFIX + name
+    if path == LAYOUT.diagram and docs.diagram is not None:
+        return docs.diagram, "image/svg+xml"
+    return None
+
+
+def scheme_page_name(path: str) -> str | None:
+    """The scheme whose page is at ``/-/docs/<path>``, if it is a scheme page's path."""
+    prefix, _, suffix = LAYOUT.schemes.partition("{name}")
+    full = FILES_PREFIX + path
+    if full.startswith(prefix) and full.endswith(suffix) and len(full) > len(prefix + suffix):
+        return full[len(prefix) : -len(suffix)]
+    return None
+
+
+def vocabulary_link(found: Description) -> str | None:
+    """Where a concept scheme's or a concept's resource page links to on its scheme's page
+    (a path below the site's root), or ``None`` for other resources."""
+    if SKOS.ConceptScheme in found.types:
+        return LAYOUT.scheme(scheme_name(str(found.iri)))
+    for statement in found.properties:
+        if statement.predicate in (SKOS.inScheme, SKOS.topConceptOf) and isinstance(
+            statement.value, URIRef
+        ):
+            page = LAYOUT.scheme(scheme_name(str(statement.value)))
+            return f"{page}#{concept_anchor(str(found.iri))}"
+    return None

@@ -3,22 +3,24 @@
 A browser gets an HTML page; other clients get RDF by ``Accept`` (Turtle by default) or by a
 suffix (``.ttl``, ``.nt``, ``.jsonld``, ``.rdf``), with ``Vary: Accept``. The ontology
 (``/ontology``, whose terms are ``/ontology#Term``) and the alignment module return their
-whole document; a graph's IRI returns the graph's triples; anything else, its description
-(its statements and incoming links).
+whole document as RDF, and to a browser the ontology's documentation (pyLODE, see
+:mod:`coopgraph.web.ontology_view`); a graph's IRI returns the graph's triples; anything
+else, its description (its statements and incoming links).
 
 Also here: the home page, the list of a class's instances, and the static files.
 """
 
 from __future__ import annotations
 
+import posixpath
 from pathlib import Path
 
 from flask import Blueprint, Response, abort, render_template, request, send_from_directory
 from rdflib import Graph, URIRef
 
+from coopgraph.docs import Documentation, Page
 from coopgraph.namespace import COOP
-from coopgraph.store import Engine
-from coopgraph.web import media
+from coopgraph.web import media, ontology_view
 from coopgraph.web.describe import DUMPS, class_partitions, graph_sizes, source_titles, statistics
 from coopgraph.web.errors import ApiError
 from coopgraph.web.protocol import state
@@ -127,9 +129,11 @@ def resource(rest: str) -> Response:
             request.accept_mimetypes, offers, request.args.get("format"), media.GRAPH_NAMES
         )
     graph_names = set(graph_sizes(st))
+    if iri in graph_names and _is_document(iri) and media_type == media.HTML:
+        return _ontology_page(iri, graph_names)
     with st.lock.read():
         if iri in graph_names and _is_document(iri):
-            return _document(st.engine, iri, media_type)
+            return _rdf(graph_content(st.engine, iri), media_type)
         if media_type != media.HTML:
             # The RDF: the resource's description, else (a graph's IRI) the graph.
             graph = rdf_description(st.engine, iri)
@@ -146,6 +150,7 @@ def resource(rest: str) -> Response:
         r=found,
         graph_size=graph_sizes(st).get(iri),
         suffixes=media.SUFFIXES,
+        vocabulary=ontology_view.vocabulary_link(found),
     )
     return _html(html)
 
@@ -177,17 +182,38 @@ def _is_document(iri: str) -> bool:
     return iri == BASE + "ontology" or iri.startswith(BASE + "ontology/")
 
 
-def _document(engine: Engine, iri: str, media_type: str) -> Response:
-    graph = graph_content(engine, iri)
-    if media_type == media.HTML:
-        return _html(render_template("ontology.html", **_ontology_view(engine, iri, graph)))
-    return _rdf(graph, media_type)
+def _ontology_page(iri: str, graph_names: set[str]) -> Response:
+    """The documentation of the ontology modules (built on first use), for a browser."""
+    docs = ontology_view.documentation(state(), sorted(filter(_is_document, graph_names)))
+    return _docs_page(docs.index, docs, base=None if iri == BASE + "ontology" else "ontology")
 
 
-def _ontology_view(engine: Engine, iri: str, graph: Graph) -> dict[str, object]:
-    from coopgraph.web.ontology_view import view
+@bp.route("/-/docs/<path:name>")
+def docs_file(name: str) -> Response:
+    """The documentation's other files: the class diagram and the concept schemes' pages."""
+    st = state()
+    docs = ontology_view.documentation(st, sorted(filter(_is_document, graph_sizes(st))))
+    scheme = ontology_view.scheme_page_name(name)
+    if scheme is not None and scheme in docs.schemes:
+        return _docs_page(docs.schemes[scheme], docs)
+    found = ontology_view.docs_file(docs, name)
+    if found is None:
+        abort(404)
+    response = Response(found[0], content_type=found[1])
+    _conditional(response)
+    return response
 
-    return view(engine, iri, graph)
+
+def _docs_page(page: Page, docs: Documentation, base: str | None = None) -> Response:
+    """A documentation page in the site's frame; ``base``: the site path its relative links
+    are relative to, when the page is served at another path."""
+    base_href = None if base is None else request.script_root + "/" + base
+    alternates = []
+    if page is docs.index:
+        alternates = [(media.SUFFIXES[posixpath.splitext(p)[1]], p) for _, p in docs.layout.formats]
+    return _html(
+        render_template("ontology.html", page=page, base_href=base_href, alternates=alternates)
+    )
 
 
 def _rdf(graph: Graph, media_type: str) -> Response:
