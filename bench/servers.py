@@ -1,0 +1,224 @@
+"""Start and stop the processes a benchmark runs: servers on 127.0.0.1, measuring children.
+
+Every child is started in a session of its own (so that a Ctrl-C in the terminal reaches
+only the benchmark, which then stops the children in order) and recorded in a
+:class:`Children` registry; the registry stops what is still running when the benchmark
+ends, however it ends (normal exit, error, Ctrl-C, SIGTERM). A child is stopped by its own
+process group id: SIGTERM, then SIGKILL after a grace period.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import FrameType
+
+HOST = "127.0.0.1"
+
+
+class BenchError(Exception):
+    """A problem reported as one line."""
+
+
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 right now."""
+    with socket.socket() as sock:
+        sock.bind((HOST, 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class Child:
+    """A process started by the benchmark, and where its output goes."""
+
+    name: str
+    process: subprocess.Popen
+    log: Path | None
+    started: float = field(default_factory=time.monotonic)
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def running(self) -> bool:
+        return self.process.poll() is None
+
+    def tail(self, lines: int = 5) -> str:
+        """The last lines of the child's output, for an error message."""
+        if self.log is None or not self.log.is_file():
+            return ""
+        text = self.log.read_text(encoding="utf-8", errors="replace").strip().splitlines()
+        return " | ".join(line.strip() for line in text[-lines:])
+
+    def stop(self, grace: float = 10.0) -> None:
+        """SIGTERM the child's process group, SIGKILL it after ``grace`` seconds."""
+        if self.process.poll() is None:
+            self._signal(signal.SIGTERM)
+            try:
+                self.process.wait(grace)
+            except subprocess.TimeoutExpired:
+                self._signal(signal.SIGKILL)
+                self.process.wait(grace)
+        # Processes the child forked may outlive it (a gunicorn worker): end the group.
+        self._signal(signal.SIGKILL)
+
+    def _signal(self, sig: int) -> None:
+        try:
+            os.killpg(self.process.pid, sig)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+
+class Children:
+    """The registry of running children; use it as a context manager."""
+
+    def __init__(self) -> None:
+        self.children: list[Child] = []
+        self._previous: dict[int, object] = {}
+
+    def __enter__(self) -> Children:
+        # SIGINT too: a shell starts background jobs with SIGINT ignored.
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            self._previous[sig] = signal.signal(sig, _raise_interrupt)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop_all()
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)  # type: ignore[arg-type]
+
+    def start(
+        self,
+        name: str,
+        argv: Sequence[str],
+        log: Path | None,
+        env: dict[str, str] | None = None,
+        cwd: Path | None = None,
+    ) -> Child:
+        """Start ``argv`` in a new session, its stdout and stderr going to ``log``."""
+        out = log.open("w", encoding="utf-8") if log is not None else subprocess.DEVNULL
+        try:
+            process = subprocess.Popen(
+                list(argv),
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                env={**os.environ, **(env or {})},
+                cwd=cwd,
+                start_new_session=True,
+                preexec_fn=die_with_parent,
+            )
+        except OSError as err:
+            raise BenchError(f"{name}: cannot start {argv[0]}: {err.strerror}") from None
+        finally:
+            if log is not None:
+                out.close()  # type: ignore[union-attr]
+        child = Child(name, process, log)
+        self.children.append(child)
+        return child
+
+    def stop(self, child: Child) -> None:
+        child.stop()
+        if child in self.children:
+            self.children.remove(child)
+
+    def stop_all(self) -> None:
+        while self.children:
+            self.stop(self.children[-1])
+
+
+def die_with_parent() -> None:
+    """In a child, before exec: ask Linux to SIGTERM it when the benchmark dies, even by
+    SIGKILL (when no cleanup of ours can run)."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
+def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def wait_until(
+    child: Child, ready: Callable[[], bool], timeout: float, what: str = "answer"
+) -> float:
+    """Poll ``ready`` until it is true; return the seconds since the child started.
+
+    Raises:
+        BenchError: when the child exits or ``timeout`` passes first.
+    """
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not child.running():
+            raise BenchError(
+                f"{child.name} exited with code {child.process.returncode} before it could "
+                f"{what}: {child.tail()}"
+            )
+        if ready():
+            return time.monotonic() - child.started
+        time.sleep(0.1)
+    raise BenchError(f"{child.name} did not {what} within {timeout:.0f} s: {child.tail()}")
+
+
+def http_get(url: str, accept: str, timeout: float = 120.0) -> tuple[int, bytes]:
+    """GET ``url``: (status, body)."""
+    request = urllib.request.Request(url, headers={"Accept": accept})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as err:
+        return err.code, err.read()
+
+
+# --------------------------------------------------------------------------- memory
+
+
+def descendants(pid: int) -> list[int]:
+    """All processes below ``pid``, from /proc."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            parent = int(stat.rsplit(")", 1)[1].split()[1])
+            children.setdefault(parent, []).append(int(entry.name))
+    found, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+def _rollup(pid: int, field_name: str) -> int:
+    try:
+        text = Path(f"/proc/{pid}/smaps_rollup").read_text()
+    except OSError:
+        return 0
+    for line in text.splitlines():
+        if line.startswith(field_name + ":"):
+            return int(line.split()[1]) * 1024
+    return 0
+
+
+def tree_memory(pid: int) -> tuple[int, int]:
+    """Memory of ``pid`` and every process below it: (PSS, RSS) in bytes.
+
+    PSS splits the pages that forked processes share among them, so the sum of PSS is the
+    memory the tree really holds; the sum of RSS counts shared pages once per process.
+    """
+    pids = [pid, *descendants(pid)]
+    return sum(_rollup(p, "Pss") for p in pids), sum(_rollup(p, "Rss") for p in pids)

@@ -1,0 +1,261 @@
+"""Smoke tests of the benchmark harness (bench/run.py) on tiny graphs.
+
+They check that the harness runs end to end and prints the tables it should, that its
+servers are gone afterwards (also after Ctrl-C), and that the Python load client works; the
+figures themselves are not judged. The peers (rdflib-endpoint, Oxigraph's server) are left
+out only when their packages are not installed (``pip install -e .[bench]``).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+RUN = ROOT / "bench" / "run.py"
+QUERY_LABELS = (
+    "lookup by IRI",
+    "two-hop join",
+    "aggregate",
+    "text search, REGEX",
+    "text search, CONTAINS",
+    "DESCRIBE",
+    "CONSTRUCT",
+)
+_PID = re.compile(r"\(pid (\d+)\) serving on")
+_TIME = re.compile(r"^\d[\d,.]* (ms|s)$")
+
+
+def _has_oxigraph_server() -> bool:
+    return (Path(sys.executable).parent / "oxigraph").is_file() or bool(shutil.which("oxigraph"))
+
+
+def _has_rdflib_endpoint() -> bool:
+    return all(importlib.util.find_spec(m) for m in ("rdflib_endpoint", "uvicorn"))
+
+
+def _peers() -> list[str]:
+    peers = []
+    if _has_rdflib_endpoint():
+        peers.append("rdflib-endpoint")
+    if _has_oxigraph_server():
+        peers.append("oxigraph-server")
+    return peers
+
+
+@dataclass
+class Run:
+    code: int
+    out: str
+    err: str
+
+    def rows(self, first_cell: str) -> list[list[str]]:
+        """The table rows whose first cell starts with ``first_cell``."""
+        found = []
+        for line in self.out.splitlines():
+            if line.startswith("| "):
+                cells = [c.strip() for c in line.strip().strip("|").split(" | ")]
+                if cells[0].startswith(first_cell):
+                    found.append(cells)
+        return found
+
+    def pids(self) -> list[int]:
+        return [int(p) for p in _PID.findall(self.err)]
+
+
+def _bench(*args: str, workdir: Path, timeout: float = 240) -> Run:
+    done = subprocess.run(
+        [sys.executable, str(RUN), *args, "--workdir", str(workdir), "--no-results"],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+        cwd=ROOT,
+    )
+    return Run(done.returncode, done.stdout, done.stderr)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+@pytest.fixture(scope="module")
+def smoke(tmp_path_factory) -> Run:
+    targets = ",".join(["coopgraph", *_peers(), "hello"])
+    run = _bench(
+        "--sizes",
+        "2k",
+        "--quick",
+        "--engines",
+        "oxigraph,rdflib",
+        "--targets",
+        targets,
+        "--reason-max",
+        "2k",
+        workdir=tmp_path_factory.mktemp("bench"),
+    )
+    assert run.code == 0, run.err[-3000:]
+    return run
+
+
+def test_the_run_prints_a_section_per_size(smoke: Run) -> None:
+    assert "# coopgraph benchmark" in smoke.out
+    assert "## 2k triples" in smoke.out
+    assert "Goals (from the issue" in smoke.out
+
+
+def test_in_process_figures_for_each_engine(smoke: Run) -> None:
+    assert any("| oxigraph | rdflib |" in line for line in smoke.out.splitlines())
+    for label in ("load (open_engine", "memory growth", *QUERY_LABELS):
+        rows = smoke.rows(label)
+        assert rows, f"no row {label!r}"
+        engines = rows[0][1:3]
+        if label == "memory growth":
+            assert all(cell.endswith("MB") for cell in engines), rows[0]
+        else:
+            assert all(_TIME.match(cell) for cell in engines), rows[0]
+    assert "Row counts differ" not in smoke.out
+
+
+def test_validation_and_reasoning(smoke: Run) -> None:
+    (validate,) = smoke.rows("validate (pyshacl")
+    assert _TIME.match(validate[1]) and "conforms, 0 results" in validate[3]
+    (reason,) = smoke.rows("reason (owlrl")
+    assert _TIME.match(reason[1]) and "consistent" in reason[3]
+
+
+def _ok(row: list[str]) -> bool:
+    """Answers came, and at most a few requests failed (a busy machine may time one out)."""
+    answered = float(row[2].replace(",", ""))  # successful requests per second, for 1 s
+    failed = int(row[5].replace(",", ""))
+    return answered > 0 and failed <= max(3, 0.05 * answered)
+
+
+def _http(smoke: Run, server: str) -> dict[str, list[str]]:
+    return {row[1]: row for row in smoke.rows(server)}
+
+
+def test_http_rows_for_every_target(smoke: Run) -> None:
+    expected = {
+        "coopgraph oxigraph": (
+            "lookup, cached",
+            "lookup, uncached",
+            "aggregate, cached",
+            "aggregate, uncached",
+        ),
+        "coopgraph rdflib": ("lookup, cached", "lookup, uncached"),
+        "Flask hello world": ("GET /",),
+    }
+    if "rdflib-endpoint" in _peers():
+        expected["rdflib-endpoint"] = ("lookup", "aggregate")
+    if "oxigraph-server" in _peers():
+        expected["Oxigraph server"] = ("lookup", "aggregate")
+    for server, scenarios in expected.items():
+        rows = _http(smoke, server)
+        for scenario in scenarios:
+            assert scenario in rows, f"{server}: no {scenario!r} row in {sorted(rows)}"
+            row = rows[scenario]
+            assert _ok(row), row
+            assert _TIME.match(row[3]) and _TIME.match(row[4]), row
+    assert "Servers disagree" not in smoke.out
+    assert re.search(r"runs on the same \d+ cores as the server", smoke.out)
+
+
+def test_ratios_against_the_peers_and_the_ceiling(smoke: Run) -> None:
+    ratios = {row[0]: row for row in smoke.rows("coopgraph oxigraph ÷")}
+    assert "coopgraph oxigraph ÷ Flask hello world" in ratios
+    if "rdflib-endpoint" in _peers():
+        assert any("rdflib-endpoint" in name for name in ratios)
+    if "oxigraph-server" in _peers():
+        assert any("Oxigraph server" in name for name in ratios)
+    for row in ratios.values():
+        assert re.match(r"^\d[\d,.]*(×|%)$", row[1]), row
+
+
+def test_every_server_is_stopped_after_the_run(smoke: Run) -> None:
+    pids = smoke.pids()
+    assert len(pids) >= 3
+    assert not [p for p in pids if _alive(p)]
+
+
+def test_ctrl_c_stops_the_servers(tmp_path: Path) -> None:
+    command = [sys.executable, str(RUN), "--sizes", "1k", "--quick", "--no-validate"]
+    command += ["--no-reason", "--engines", "oxigraph", "--targets", "hello", "--duration", "60"]
+    command += ["--workdir", str(tmp_path), "--no-results"]
+    process = subprocess.Popen(
+        command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+    )
+    lines: list[str] = []
+    drain = threading.Thread(target=lambda: lines.extend(process.stderr), daemon=True)
+    drain.start()
+    deadline = time.monotonic() + 90
+    while not any("GET /" in line for line in lines) and time.monotonic() < deadline:
+        assert process.poll() is None, "".join(lines)
+        time.sleep(0.2)
+    pids = [int(p) for p in _PID.findall("".join(lines))]
+    assert pids and all(_alive(p) for p in pids), "".join(lines)
+    process.send_signal(signal.SIGINT)
+    try:
+        code = process.wait(30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        drain.join(5)
+        process.stderr.close()
+    assert code == 130, "".join(lines)
+    time.sleep(0.5)
+    assert not [p for p in pids if _alive(p)]
+
+
+@pytest.mark.skipif(not importlib.util.find_spec("aiohttp"), reason="aiohttp is not installed")
+def test_the_python_load_client(tmp_path: Path) -> None:
+    run = _bench(
+        "--sizes",
+        "1k",
+        "--quick",
+        "--no-validate",
+        "--no-reason",
+        "--engines",
+        "oxigraph",
+        "--targets",
+        "hello",
+        "--client",
+        "python",
+        workdir=tmp_path,
+    )
+    assert run.code == 0, run.err[-2000:]
+    assert "load generator `python-aiohttp`" in run.out
+    (row,) = _http(run, "Flask hello world").values()
+    assert _ok(row), row
+
+
+def test_a_bad_option_is_one_line(tmp_path: Path) -> None:
+    run = _bench("--sizes", "10k", "--engines", "nosuch", workdir=tmp_path)
+    assert run.code == 2
+    assert run.err.strip() == (
+        "bench: unknown engine 'nosuch'; known: " + ", ".join(_known_engines())
+    )
+
+
+def _known_engines() -> list[str]:
+    from coopgraph.store import ENGINES
+
+    known = list(ENGINES)
+    if not any("disk" in e for e in known):
+        known.append("oxigraph-disk")
+    return known
