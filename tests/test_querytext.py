@@ -75,3 +75,9 @@ def test_no_servable_format_lists_what_is_on_offer() -> None:
     message = str(caught.value)
     assert "'pdf' or 'docx'" in message
     assert all(t in message for t in media.RESULT_TYPES)
+
+
+def test_the_dataset_clause_separates_from_and_from_named() -> None:
+    text = "SELECT * FROM <urn:a> FROM NAMED <urn:b> FROM <urn:c> WHERE { ?s ?p ?o }"
+    assert querytext.dataset_clause(text) == (["urn:a", "urn:c"], ["urn:b"])
+    assert querytext.dataset_clause("SELECT * FROM NAMED <urn:b> WHERE {}") == ([], ["urn:b"])

@@ -193,8 +193,9 @@ def dataset_clause(text: str) -> tuple[list[str], list[str]]:
     default: list[str] = []
     named: list[str] = []
     for clause in parsed.algebra.get("datasetClause") or []:
-        if clause.get("default") is not None:
+        # CompValue.get answers a missing key with a placeholder, not None: test membership.
+        if "default" in clause:
             default.append(str(clause["default"]))
-        elif clause.get("named") is not None:
+        elif "named" in clause:
             named.append(str(clause["named"]))
     return default, named
