@@ -30,6 +30,7 @@ test: install
 	./scripts/install-system-packages chromium java
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/coopgraph check
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)

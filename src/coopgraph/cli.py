@@ -291,6 +291,38 @@ def stats(session: Session, fmt: str | None, inferred: bool) -> None:
 
 
 @cli.command()
+@click.argument("files", nargs=-1, metavar="[FILE]...")
+@click.option(
+    "--format", "fmt", default="text", metavar="FORMAT", help="Report format: text, tsv, json."
+)
+@click.option(
+    "--fail-on",
+    type=click.Choice(["error", "warn", "none"]),
+    default="error",
+    help="Exit 1 when a finding of this severity or worse is present (default: error).",
+)
+@click.pass_obj
+def check(session: Session, files: tuple[str, ...], fmt: str, fail_on: str) -> None:
+    """Quality report on the ontology (ERROR / WARN / INFO), like ROBOT's report.
+
+    Runs the SPARQL checks shipped in coopgraph/checks/ (labels, definitions, header,
+    declarations, punning, domains and ranges, unconnected and deprecated terms, file
+    extensions, naming, and the mechanical OOPS! pitfalls) over the project's ontology and
+    data, or over the Turtle FILEs alone.
+    """
+    from coopgraph import check as check_mod
+
+    if fmt not in check_mod.FORMATS:
+        raise FormatError(fmt, check_mod.FORMATS, "the check report")
+    settings = session.settings()
+    report = check_mod.run_checks(settings["root"] or None, files=list(files) or None)
+    click.echo(report.render(fmt), nl=False)
+    worst = {"error": ("ERROR",), "warn": ("ERROR", "WARN"), "none": ()}[fail_on]
+    if any(f.severity in worst for f in report.findings):
+        sys.exit(1)
+
+
+@cli.command()
 @click.option(
     "-o",
     "--output",
@@ -316,6 +348,45 @@ def docs(session: Session, output: Path | None) -> None:
     written = docs_mod.write_docs(built, folder)
     _say(f"wrote {len(written)} files to {folder}")
     click.echo(folder / docs_mod.FILES.index)
+
+
+@cli.command()
+@click.option(
+    "--version",
+    "version",
+    metavar="X.Y.Z",
+    help="The version to release. Default: the one the ontology states (owl:versionInfo).",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="The folder of releases; the release goes to OUTPUT/X.Y.Z (default: dist in the project).",
+)
+@click.pass_obj
+def release(session: Session, version: str | None, output: Path | None) -> None:
+    """Build a release: the ontology, the data, the inferences, VoID, checksums, change log.
+
+    Refused (exit 1, nothing written) when the data does not conform to the shapes (with or
+    without the OWL 2 RL inferences), is inconsistent, or coopgraph check reports an error.
+    The release goes to dist/X.Y.Z, built beside it and renamed into place; an existing
+    version is never rebuilt. CHANGES.md compares it with the highest earlier release in the
+    same folder. Then ontology/*.ttl and ontology/catalog-v001.xml are changed to state the
+    new version (owl:versionIRI, owl:versionInfo): commit them with the release. Prints the
+    release's folder.
+    """
+    from coopgraph import release as release_mod
+
+    settings = session.settings()
+    try:
+        made = release_mod.build_release(settings["root"] or None, version, output, _say)
+    except release_mod.ReleaseRefused as err:
+        fail(str(err), EXIT_INVALID)
+    _say(f"{made.version}: {made.changes.summary()}")
+    if made.sources:
+        _say(f"now stating version {made.version}: {', '.join(made.sources)} (commit them)")
+    _say(f"released {len(made.files)} files to {made.folder} (check: sha256sum -c SHA256SUMS)")
+    click.echo(made.folder)
 
 
 def _say(line: str) -> None:
