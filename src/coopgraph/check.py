@@ -1,38 +1,82 @@
-"""`coopgraph check`: a quality report on the ontology, in the manner of ROBOT's `report`.
+"""`coopgraph check`: a quality report on the ontology, in the manner of ROBOT's ``report``.
 
-Each check is a SPARQL SELECT kept as a file in ``coopgraph/checks/`` whose first comment
-lines give its id, severity (ERROR, WARN or INFO), the OOPS! pitfalls it covers, a title
-and a one-sentence description. A check selects ``?subject`` (the term at fault) and
-``?value`` (what is wrong with it). The checks run over the ontology modules and the data
-together, so that "unconnected" and "deprecated term used" see the data too.
+Each check is a SPARQL SELECT kept as a file in ``coopgraph/checks/`` (package data, so that
+``coopgraph check`` and ``coopgraph release`` run the same checks from an installed package,
+and the checks change together with the code that reads them). A check file starts with
+comment lines, ``# key: value``:
+
+- ``id`` (the file's name without ``.rq``), ``severity`` (ERROR, WARN or INFO), ``title``
+  and ``description`` (one sentence: what must hold): required;
+- ``pitfalls`` (the OOPS! pitfalls it covers, e.g. ``P08``), ``robot`` (the ROBOT report
+  queries it stands for), ``rationale`` (why that severity), ``scope``: optional.
+
+The query selects ``?subject`` (the term at fault), and may select ``?property``,
+``?value`` and ``?other`` (another term involved), in the shape of ROBOT's report queries.
+A blank-node subject (a restriction, a list) is reported as the named term that holds it.
+
+``scope`` says what a check reads, so the data is not run through checks that only look
+at declarations and axioms: ``ontology`` (the ontology modules, and the files checked),
+``all`` (the ontology and the data; the default), ``files`` (one named graph per file, for
+checks about a file).
+
+Terms of an ontology's *own namespace* are those whose IRI starts with the ontology IRI
+followed by ``#`` or ``/``, or with its ``vann:preferredNamespaceUri``. Checks about what a
+term lacks (label, definition, domain, links, naming) look only at own terms; the external
+terms the ontology declares (``prov:Entity``, ``skos:definition``) are described elsewhere.
+Checks about what is written (labels, declarations, puns, deprecated terms) look at all.
+
+Two ways to run:
+
+- the project (no files): its ontology modules and its data, every finding reported;
+- Turtle ``files``: the files, read together with the rest of the project (so the
+  ontology's declarations, labels, domains and namespaces count, as Protégé would see them
+  through the imports, and the data's uses of a term count), reporting only findings about
+  the files' own subjects: those stated in a file, or only used there. A file that belongs
+  to the project is checked in its place, with the same findings as in a project run; give
+  a changed copy of a project file with ``alone``, or it is read beside the original. With
+  ``alone`` (or when no project is found), the files are checked by themselves, e.g. a
+  third-party ontology. The checks' fixtures are checked both ways.
 """
 
 from __future__ import annotations
 
-import csv
-import io
+import functools
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from importlib import resources
 from pathlib import Path
 
-from rdflib import Graph, URIRef
+import pyoxigraph as ox
+from rdflib import BNode, Literal, URIRef
+from rdflib.namespace import DC, DCTERMS, OWL, RDF, RDFS, SKOS, VANN, XSD, NamespaceManager
+from rdflib.term import Node
 
-from coopgraph.errors import CoopgraphError, FormatError
-from coopgraph.load import build_dataset
-from coopgraph.query import parse_query
-from coopgraph.turtle import parse_turtle
+from coopgraph.errors import CoopgraphError, FormatError, MissingFileError
+from coopgraph.load import ProjectDataset, build_dataset, load_files
+from coopgraph.project import GraphKind, find_root, relative
+from coopgraph.terms import short
 
 SEVERITIES = ("ERROR", "WARN", "INFO")
 FORMATS = ("text", "tsv", "json")
-_PROLOGUE = """PREFIX owl: <http://www.w3.org/2002/07/owl#>
-PREFIX rdf: <http://www.w3.org/1999/02/22-rdf-syntax-ns#>
-PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
-PREFIX skos: <http://www.w3.org/2004/02/skos/core#>
-PREFIX dcterms: <http://purl.org/dc/terms/>
-PREFIX vann: <http://purl.org/vocab/vann/>
-"""
+SCOPES = ("ontology", "all", "files")
+#: ``--fail-on`` levels and the severities that make the check fail at each.
+FAIL_ON = {"error": ("ERROR",), "warn": ("ERROR", "WARN"), "none": ()}
+
+_REQUIRED = ("id", "severity", "title", "description")
+_OPTIONAL = ("pitfalls", "robot", "scope", "rationale")
+#: The prefixes every check may use without declaring them.
+PREFIXES = {
+    "rdf": str(RDF),
+    "rdfs": str(RDFS),
+    "owl": str(OWL),
+    "xsd": str(XSD),
+    "skos": str(SKOS),
+    "dcterms": str(DCTERMS),
+    "dc": str(DC),
+    "vann": str(VANN),
+}
+_TSV_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 
 
 @dataclass(frozen=True)
@@ -41,149 +85,488 @@ class Check:
 
     id: str
     severity: str
-    pitfalls: tuple[str, ...]
     title: str
     description: str
-    query: str
+    pitfalls: tuple[str, ...]
+    robot: tuple[str, ...]
+    scope: str
+    rationale: str
+    query: str = field(repr=False)
+
+    @property
+    def refs(self) -> str:
+        """What the check stands for elsewhere, e.g. ``OOPS! P08; ROBOT missing_label``."""
+        parts = []
+        if self.pitfalls:
+            parts.append("OOPS! " + " ".join(self.pitfalls))
+        if self.robot:
+            parts.append("ROBOT " + " ".join(self.robot))
+        return "; ".join(parts)
 
 
 @dataclass(frozen=True)
 class Finding:
-    """One thing a check found."""
+    """One thing a check found.
+
+    Attributes:
+        check: The check's id.
+        severity: ERROR, WARN or INFO.
+        subject: The term at fault as a person reads it (a CURIE, or a file's path).
+        property: The property concerned (a CURIE), or "".
+        value: The value at fault, or what is wrong, as text.
+        message: The check's title.
+        file: The file the subject comes from (relative to the project), or "".
+        iri: The subject's full IRI.
+    """
 
     check: str
     severity: str
     subject: str
+    property: str
     value: str
     message: str
-    file: str = ""
-    iri: str = ""
+    file: str
+    iri: str
+
+    def __str__(self) -> str:
+        parts = [self.severity, self.check, self.subject]
+        parts += [p for p in (self.property, self.value) if p]
+        where = f" [{self.file}]" if self.file else ""
+        return f"{' '.join(parts)}{where}: {self.message}"
 
 
 @dataclass
 class CheckReport:
-    """What the checks found, most severe first."""
+    """What the checks found (most severe first), which checks ran, and on which files."""
 
     findings: list[Finding] = field(default_factory=list)
+    checks: list[Check] = field(default_factory=list)
+    files: list[str] = field(default_factory=list)
 
     @property
     def errors(self) -> list[Finding]:
+        """The ERROR findings."""
         return [f for f in self.findings if f.severity == "ERROR"]
 
     def count(self, severity: str) -> int:
+        """How many findings have ``severity``."""
         return sum(1 for f in self.findings if f.severity == severity)
 
+    def fails(self, fail_on: str = "error") -> bool:
+        """Whether a finding is at least as severe as ``fail_on`` (error, warn or none).
+
+        Raises:
+            CoopgraphError: for another level.
+        """
+        severities = failing(fail_on)
+        return any(f.severity in severities for f in self.findings)
+
+    def summary(self) -> str:
+        """One line: how many checks ran on how many files, and the counts per severity."""
+        counts = ", ".join(f"{self.count(s)} {s}" for s in SEVERITIES)
+        files = f"{len(self.files)} file" + ("s" * (len(self.files) != 1))
+        return f"coopgraph check: {len(self.checks)} checks on {files}: {counts}."
+
     def render(self, fmt: str = "text") -> str:
-        """The report as a readable table (text), TSV, or JSON."""
-        if fmt == "json":
-            return json.dumps([asdict(f) for f in self.findings], indent=2) + "\n"
+        """The report as a readable table grouped by severity (text), TSV, or JSON.
+
+        Raises:
+            FormatError: for another format.
+        """
+        if fmt == "text":
+            return self._text()
         if fmt == "tsv":
-            out = io.StringIO()
-            writer = csv.writer(out, delimiter="\t", lineterminator="\n")
-            writer.writerow(["severity", "check", "subject", "value", "file", "message"])
-            for f in self.findings:
-                writer.writerow([f.severity, f.check, f.subject, f.value, f.file, f.message])
-            return out.getvalue()
-        if fmt != "text":
-            raise FormatError(fmt, FORMATS, "the check report")
-        lines = ["coopgraph check: " + ", ".join(f"{self.count(s)} {s}" for s in SEVERITIES)]
+            return self._tsv()
+        if fmt == "json":
+            return self._json()
+        raise FormatError(fmt, FORMATS, "the check report")
+
+    def _text(self) -> str:
+        checks = {c.id: c for c in self.checks}
+        lines: list[str] = []
         for severity in SEVERITIES:
             found = [f for f in self.findings if f.severity == severity]
-            if found:
-                lines.append(f"\n{severity} ({len(found)})")
+            if not found:
+                continue
+            lines.append(f"{severity} ({len(found)})")
+            rows = [(f.subject, f.property, f.value) for f in found]
+            widths = [max(len(row[i]) for row in rows) for i in range(3)]
+            previous = None
             for f in found:
-                where = f" [{f.file}]" if f.file else ""
-                value = f" ({f.value})" if f.value else ""
-                lines.append(f"  {f.check}: {f.subject}{value}{where}: {f.message}")
+                if f.check != previous:
+                    check = checks.get(f.check)
+                    refs = f" ({check.refs})" if check and check.refs else ""
+                    total = sum(1 for g in found if g.check == f.check)
+                    lines.append(f"  {f.check} ({total}): {f.message}{refs}")
+                    previous = f.check
+                cells = [f.subject, f.property, f.value]
+                text = "  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True))
+                lines.append(f"    {text}  {f.file}".rstrip())
+            lines.append("")
+        lines.append(self.summary())
         return "\n".join(lines) + "\n"
 
+    def _tsv(self) -> str:
+        """One row a finding; tabs, line breaks and backslashes in a field are escaped."""
+        columns = ("severity", "check", "subject", "property", "value", "file", "message")
+        rows = ["\t".join(columns)]
+        for f in self.findings:
+            rows.append("\t".join(getattr(f, c).translate(_TSV_ESCAPES) for c in columns))
+        return "\n".join(rows) + "\n"
 
-def load_checks() -> list[Check]:
-    """Read every check file shipped with the package, in file-name order."""
-    found = []
+    def _json(self) -> str:
+        document = {
+            "summary": self.summary(),
+            "counts": {s: self.count(s) for s in SEVERITIES},
+            "files": self.files,
+            "checks": [
+                {
+                    "id": c.id,
+                    "severity": c.severity,
+                    "title": c.title,
+                    "description": c.description,
+                    "pitfalls": list(c.pitfalls),
+                    "robot": list(c.robot),
+                    "scope": c.scope,
+                }
+                for c in self.checks
+            ],
+            "findings": [asdict(f) for f in self.findings],
+        }
+        return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+
+
+def failing(fail_on: str) -> tuple[str, ...]:
+    """The severities that fail a check run at level ``fail_on`` (error, warn or none).
+
+    Raises:
+        CoopgraphError: for another level.
+    """
+    if fail_on not in FAIL_ON:
+        raise CoopgraphError(f"unknown fail-on level {fail_on!r}; use one of: {', '.join(FAIL_ON)}")
+    return FAIL_ON[fail_on]
+
+
+# --------------------------------------------------------------------------- the checks
+
+
+@functools.cache
+def load_checks() -> tuple[Check, ...]:
+    """Read and parse every check shipped with the package, in file-name order.
+
+    Raises:
+        CoopgraphError: for a check file whose header or query is wrong (a bug, not input).
+    """
     folder = resources.files("coopgraph") / "checks"
-    for entry in sorted(folder.iterdir(), key=lambda e: e.name):
-        if entry.name.endswith(".rq"):
-            found.append(_read_check(entry.name, entry.read_text(encoding="utf-8")))
-    return found
+    entries = sorted((e for e in folder.iterdir() if e.name.endswith(".rq")), key=lambda e: e.name)
+    return tuple(read_check(e.name, e.read_text(encoding="utf-8")) for e in entries)
 
 
-def _read_check(name: str, text: str) -> Check:
+def read_check(name: str, text: str) -> Check:
+    """Parse one check file called ``name`` (its header and its query).
+
+    Raises:
+        CoopgraphError: when the header misses a key, has an unknown key or value, or the
+            id differs from the file name; or when the query does not parse or does not
+            select ``?subject``.
+    """
     header: dict[str, str] = {}
     for line in text.splitlines():
         if not line.startswith("#"):
             break
-        key, _, value = line.lstrip("# ").partition(":")
-        header[key.strip()] = value.strip()
-    missing = [k for k in ("id", "severity", "title", "description") if not header.get(k)]
-    if missing or header.get("severity") not in SEVERITIES:
-        raise CoopgraphError(f"checks/{name}: the header needs id, severity, title, description")
+        key, colon, value = line.lstrip("#").partition(":")
+        key = key.strip()
+        if not colon or key not in (*_REQUIRED, *_OPTIONAL):
+            raise CoopgraphError(f"checks/{name}: unknown header line {line!r}")
+        header[key] = value.strip()
+    missing = [k for k in _REQUIRED if not header.get(k)]
+    if missing:
+        raise CoopgraphError(f"checks/{name}: the header lacks {', '.join(missing)}")
+    if header["id"] != name.removesuffix(".rq"):
+        raise CoopgraphError(f"checks/{name}: its id is {header['id']!r}, not the file's name")
+    if header["severity"] not in SEVERITIES:
+        raise CoopgraphError(f"checks/{name}: severity must be one of {', '.join(SEVERITIES)}")
+    scope = header.get("scope") or "all"
+    if scope not in SCOPES:
+        raise CoopgraphError(f"checks/{name}: scope must be one of {', '.join(SCOPES)}")
+    try:
+        answer = ox.Store().query(text, prefixes=PREFIXES)
+    except SyntaxError as err:
+        raise CoopgraphError(f"checks/{name}: {err}") from None
+    if not isinstance(answer, ox.QuerySolutions) or ox.Variable("subject") not in answer.variables:
+        raise CoopgraphError(f"checks/{name}: the query must be a SELECT of ?subject")
     return Check(
         header["id"],
         header["severity"],
-        tuple(header.get("pitfalls", "").split()),
         header["title"],
         header["description"],
-        _PROLOGUE + text,
+        tuple(header.get("pitfalls", "").split()),
+        tuple(header.get("robot", "").split()),
+        scope,
+        header.get("rationale", ""),
+        text,
     )
 
 
+# --------------------------------------------------------------------------- running them
+
+
 def run_checks(
-    root: str | Path | None = None, files: Sequence[str | Path] | None = None
+    root: str | Path | None = None,
+    files: Sequence[str | Path] | None = None,
+    *,
+    alone: bool = False,
 ) -> CheckReport:
-    """Run every check over the project's ontology and data, or over ``files`` alone.
+    """Run every check over the project, or over Turtle ``files`` (see the module doc).
+
+    Args:
+        root: The project root; found from the current directory when empty.
+        files: Turtle files to check instead of the project, read with the rest of the
+            project; only the findings about them are reported.
+        alone: Check ``files`` by themselves, without the rest of the project.
 
     Raises:
-        MissingFileError, ParseError: for a file that is missing or does not parse.
+        MissingFileError: for a missing file, or no project when no files are given.
+        LayoutError: for a file the project layout does not allow.
+        CoopgraphError: for ``alone`` without ``files``.
+        ParseError: for a file that does not parse (file, line, column).
     """
-    origin: dict[str, str] = {}
-    graph = Graph()
+    if alone and not files:
+        raise CoopgraphError("checking alone applies to files; name the files to check")
     if files:
-        for name in files:
-            part = Graph()
-            parse_turtle(Path(name), part, shown=str(name))
-            graph += part
-            for subject, predicate, _ in part:
-                origin.setdefault(str(subject), str(name))
-                origin.setdefault(str(predicate), str(name))
+        run = _FileRun(root, files, alone)
     else:
-        ds = build_dataset(root)
-        for name in ds.asserted_graphs():
-            for s, p, o in ds.graph(name):
-                graph.add((s, p, o))
-            path = ds.files.get(name)
-            shown = _relative(path, ds.root) if path else str(name)
-            for subject in set(ds.graph(name).subjects(predicate=None)):
-                origin.setdefault(str(subject), shown)
-    report = CheckReport()
-    for check in load_checks():
-        for row in graph.query(parse_query(check.query)):
-            subject = str(row.subject)
-            report.findings.append(
-                Finding(
-                    check.id,
-                    check.severity,
-                    _short(graph, subject),
-                    str(row.value or ""),
-                    check.title + ". " + check.description,
-                    origin.get(subject, ""),
-                    subject,
-                )
-            )
+        run = _Run(build_dataset(root))
+    report = CheckReport(checks=list(load_checks()), files=run.shown_files())
+    seen: set[tuple[str, str, str, str]] = set()
+    for check in report.checks:
+        for row in run.select(check):
+            finding = run.finding(check, row)
+            if finding is None:
+                continue
+            key = (finding.check, finding.iri, finding.property, finding.value)
+            if key not in seen:
+                seen.add(key)
+                report.findings.append(finding)
     order = {s: i for i, s in enumerate(SEVERITIES)}
-    report.findings.sort(key=lambda f: (order[f.severity], f.check, f.subject, f.value))
+    report.findings.sort(
+        key=lambda f: (
+            order[f.severity],
+            f.check,
+            f.subject.casefold(),
+            f.subject,
+            f.property,
+            f.value,
+        )
+    )
     return report
 
 
-def _short(graph: Graph, iri: str) -> str:
-    try:
-        return graph.namespace_manager.curie(URIRef(iri), generate=False)
-    except (KeyError, ValueError):
-        return f"<{iri}>"
+class _Run:
+    """The store the checks read, and how findings are placed in files.
+
+    The files are parsed by :mod:`coopgraph.load` (its layout rules and its parse errors),
+    then copied into an in-memory Oxigraph store, one named graph per file: Oxigraph runs
+    all the checks in a fraction of a second, where rdflib's engine takes seconds for the
+    pairwise label checks (and, in rdflib 7.6, does not join sub-selects on a shared
+    variable).
+    """
+
+    def __init__(self, ds: ProjectDataset, checked: set[URIRef] | None = None) -> None:
+        self.ds = ds
+        #: The graphs whose findings are reported (None: all of them).
+        self.checked = checked
+        self.nsm: NamespaceManager = ds.namespace_manager
+        self._shown = {name: relative(path, ds.root) for name, path in ds.files.items()}
+        self.store = ox.Store()
+        for name in ds.kinds:
+            graph = ox.NamedNode(str(name))
+            self.store.extend(ox.Quad(_ox(s), _ox(p), _ox(o), graph) for s, p, o in ds.graph(name))
+
+    def shown_files(self) -> list[str]:
+        names = self.ds.kinds if self.checked is None else self.checked
+        return [self._shown[n] for n in self.ds.kinds if n in names]
+
+    def select(self, check: Check) -> Iterable[dict[str, Node]]:
+        """The rows of ``check``'s query, on the graphs of its scope."""
+        if check.scope == "ontology":  # the ontology modules, and the files checked
+            names = {*self.ds.graphs_of(GraphKind.ONTOLOGY), *(self.checked or ())}
+            graphs = [ox.NamedNode(str(n)) for n in self.ds.kinds if n in names]
+            options: dict[str, object] = {"default_graph": graphs}
+        else:
+            options = {"use_default_graph_as_union": True}
+        answer = self.store.query(check.query, prefixes=PREFIXES, **options)
+        names = [v.value for v in answer.variables]
+        for solution in answer:
+            row = {n: _rdflib(solution[n]) for n in names if solution[n] is not None}
+            if "subject" in row:
+                yield row
+
+    def finding(self, check: Check, row: dict[str, Node]) -> Finding | None:
+        """The finding for one result row, or None when it is not about a checked file."""
+        subject = self._owner(row["subject"])
+        file = self._file_of(subject, row.get("property"))
+        if file is None:
+            return None
+        value = _show(row.get("value"), self.nsm)
+        if row.get("other") is not None:
+            value = f"{value} (also {_show(row['other'], self.nsm)})".strip()
+        return Finding(
+            check.id,
+            check.severity,
+            self._shown_subject(subject),
+            _show(row.get("property"), self.nsm),
+            value,
+            check.title,
+            file,
+            str(subject),
+        )
+
+    def _owner(self, node: Node) -> Node:
+        """The named term that holds blank node ``node`` (through restrictions and lists);
+        for an axiom held by no named term (``owl:AllDisjointClasses``), the axiom's node."""
+        if not isinstance(node, BNode):
+            return node
+        seen, todo, top = {node}, [node], node
+        while todo:
+            current = todo.pop(0)
+            holders = list(self.ds.subjects(None, current))
+            if not holders and top is node:
+                top = current
+            for holder in holders:
+                if isinstance(holder, URIRef):
+                    return holder
+                if holder not in seen:
+                    seen.add(holder)
+                    todo.append(holder)
+        return top
+
+    def _file_of(self, subject: Node, prop: Node | None) -> str | None:
+        """The file ``subject`` comes from ("" when none does); None when that is not a
+        checked file.
+
+        The file is the first of the graphs that state ``subject``'s ``prop`` (the label at
+        fault), else those that declare it, else those where it is a subject, else those
+        that use it.
+        """
+        if subject in self.ds.kinds:  # a finding about a file
+            candidates = [subject]
+        else:
+            graphs = [(n, self.ds.graph(n)) for n in self.ds.kinds]
+            patterns = [(subject, RDF.type, None), (subject, None, None)]
+            if isinstance(prop, URIRef):
+                patterns.insert(0, (subject, prop, None))
+            candidates = []
+            for pattern in patterns:
+                candidates = [n for n, g in graphs if pattern in g]
+                if candidates:
+                    break
+            else:
+                candidates = [
+                    n for n, g in graphs if (None, subject, None) in g or (None, None, subject) in g
+                ]
+        if self.checked is not None:
+            candidates = [n for n in candidates if n in self.checked]
+            if not candidates:
+                return None
+        return self._shown[candidates[0]] if candidates else ""
+
+    def _shown_subject(self, subject: Node) -> str:
+        if subject in self._shown:
+            return self._shown[subject]
+        if isinstance(subject, BNode):
+            kinds = sorted(short(t, self.nsm) for t in self.ds.objects(subject, RDF.type))
+            return f"[ a {', '.join(kinds)} ]" if kinds else "[ ]"
+        return short(subject, self.nsm)
 
 
-def _relative(path: Path, root: Path | None) -> str:
+class _FileRun(_Run):
+    """A run over Turtle files, with the rest of the project as context."""
+
+    def __init__(self, root: str | Path | None, files: Sequence[str | Path], alone: bool) -> None:
+        project = None if alone else _project(root)
+        given = {Path(f).resolve(): str(f) for f in files}
+        ds = build_dataset(project) if project is not None else ProjectDataset()
+        loaded = {p.resolve() for p in ds.files.values()}
+        extra = [Path(f) for f in _unique(files) if Path(f).resolve() not in loaded]
+        for path in extra:
+            if not path.is_file():
+                raise MissingFileError(f"{path}: no such file")
+        added = load_files(extra, project)
+        for name in added.kinds:
+            ds.attach(added.graph(name), added.kinds[name])
+            ds.files[name] = added.files[name]
+        for prefix, namespace in added.namespaces():
+            ds.bind(prefix, namespace, override=False)
+        checked = {n for n, p in ds.files.items() if p.resolve() in given}
+        super().__init__(ds, checked)
+        for name in checked:
+            self._shown[name] = given[ds.files[name].resolve()]
+
+
+def _project(root: str | Path | None) -> Path | None:
+    """The project root: the one given, or the one found; None when none is found."""
+    if root:
+        return find_root(root)
     try:
-        return str(path.relative_to(root)) if root else str(path)
-    except ValueError:
-        return str(path)
+        return find_root()
+    except MissingFileError:
+        return None
+
+
+def _unique(files: Iterable[str | Path]) -> list[str | Path]:
+    seen: set[Path] = set()
+    out = []
+    for f in files:
+        if Path(f).resolve() not in seen:
+            seen.add(Path(f).resolve())
+            out.append(f)
+    return out
+
+
+def _show(node: Node | None, nsm: NamespaceManager) -> str:
+    """A term as the report shows it: a CURIE, a quoted literal with its language, or the
+    bare text of a plain message."""
+    if node is None:
+        return ""
+    if isinstance(node, Literal):
+        text = str(node)
+        if node.language:
+            return json.dumps(text, ensure_ascii=False) + "@" + node.language
+        if node.datatype not in (None, XSD.string):
+            return json.dumps(text, ensure_ascii=False) + "^^" + short(node.datatype, nsm)
+        if text != text.strip() or any(c in text for c in "\n\r\t"):
+            return json.dumps(text, ensure_ascii=False)
+        return text
+    if isinstance(node, BNode):
+        return "[ ]"
+    return short(node, nsm)
+
+
+def _ox(node: Node) -> ox.NamedNode | ox.BlankNode | ox.Literal:
+    """An rdflib term as an Oxigraph term (blank nodes keep their ids)."""
+    if isinstance(node, URIRef):
+        return ox.NamedNode(str(node))
+    if isinstance(node, BNode):
+        return ox.BlankNode(str(node))
+    if isinstance(node, Literal):
+        if node.language:
+            return ox.Literal(str(node), language=node.language)
+        datatype = ox.NamedNode(str(node.datatype)) if node.datatype else None
+        return ox.Literal(str(node), datatype=datatype)
+    raise TypeError(f"not an RDF term: {node!r}")
+
+
+def _rdflib(term: object) -> Node:
+    """An Oxigraph term as an rdflib term."""
+    if isinstance(term, ox.NamedNode):
+        return URIRef(term.value)
+    if isinstance(term, ox.BlankNode):
+        return BNode(term.value)
+    if isinstance(term, ox.Literal):
+        if term.language:
+            return Literal(term.value, lang=term.language)
+        if term.datatype.value == str(XSD.string):
+            return Literal(term.value)
+        return Literal(term.value, datatype=URIRef(term.datatype.value))
+    return Literal(str(term))  # an RDF-star triple: never selected by the checks

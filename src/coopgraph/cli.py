@@ -293,33 +293,43 @@ def stats(session: Session, fmt: str | None, inferred: bool) -> None:
 @cli.command()
 @click.argument("files", nargs=-1, metavar="[FILE]...")
 @click.option(
-    "--format", "fmt", default="text", metavar="FORMAT", help="Report format: text, tsv, json."
+    "--format", "fmt", metavar="FORMAT", help="Report format: text, tsv, json (default: text)."
 )
 @click.option(
     "--fail-on",
     type=click.Choice(["error", "warn", "none"]),
-    default="error",
     help="Exit 1 when a finding of this severity or worse is present (default: error).",
 )
+@click.option(
+    "--alone",
+    is_flag=True,
+    help="Check the FILEs by themselves, without the rest of the project.",
+)
 @click.pass_obj
-def check(session: Session, files: tuple[str, ...], fmt: str, fail_on: str) -> None:
+def check(
+    session: Session, files: tuple[str, ...], fmt: str | None, fail_on: str | None, alone: bool
+) -> None:
     """Quality report on the ontology (ERROR / WARN / INFO), like ROBOT's report.
 
     Runs the SPARQL checks shipped in coopgraph/checks/ (labels, definitions, header,
     declarations, punning, domains and ranges, unconnected and deprecated terms, file
     extensions, naming, and the mechanical OOPS! pitfalls) over the project's ontology and
-    data, or over the Turtle FILEs alone.
+    data. Given Turtle FILEs, checks those, read with the rest of the project (its
+    declarations and uses count), and reports only what is about the FILEs; with --alone,
+    checks the FILEs by themselves. Exits 1 when a finding is as severe as --fail-on.
     """
     from coopgraph import check as check_mod
 
+    settings = session.settings(check_format=fmt, check_fail_on=fail_on)
+    fmt, fail_on = settings["check_format"], settings["check_fail_on"]
     if fmt not in check_mod.FORMATS:
         raise FormatError(fmt, check_mod.FORMATS, "the check report")
-    settings = session.settings()
-    report = check_mod.run_checks(settings["root"] or None, files=list(files) or None)
+    check_mod.failing(fail_on)  # an unknown level is reported before any work
+    report = check_mod.run_checks(settings["root"] or None, files=list(files), alone=alone)
     click.echo(report.render(fmt), nl=False)
-    worst = {"error": ("ERROR",), "warn": ("ERROR", "WARN"), "none": ()}[fail_on]
-    if any(f.severity in worst for f in report.findings):
-        sys.exit(1)
+    if fmt != "text":
+        click.echo(report.summary(), err=True)
+    sys.exit(EXIT_INVALID if report.fails(fail_on) else 0)
 
 
 @cli.command()

@@ -81,6 +81,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("reason_format", "turtle", "RDF format in which `coopgraph reason` writes."),
     Setting("query_format", "table", "Output format of `coopgraph query`."),
     Setting("stats_format", "table", "Output format of `coopgraph stats`."),
+    Setting("check_format", "text", "Output format of `coopgraph check`."),
+    Setting(
+        "check_fail_on",
+        "error",
+        "The least severe finding that makes `coopgraph check` exit 1: error, warn or none.",
+    ),
     Setting(
         "progress_after",
         2.0,
