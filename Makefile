@@ -27,10 +27,11 @@ serve: install
 	$(BIN)/coopgraph serve
 
 test: install
-	./scripts/install-system-packages chromium java
+	./scripts/install-system-packages chromium java javac owlapi
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/coopgraph check
+	$(BIN)/coopgraph owlapi
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)
