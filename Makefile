@@ -30,6 +30,7 @@ test: install
 	./scripts/install-system-packages chromium java javac owlapi
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/coopgraph format --check
 	$(BIN)/coopgraph check
 	$(BIN)/coopgraph owlapi
 	$(BIN)/python -m pytest

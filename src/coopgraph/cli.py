@@ -360,6 +360,49 @@ def owlapi(session: Session, files: tuple[str, ...], fmt: str) -> None:
     sys.exit(0 if report.ok else EXIT_INVALID)
 
 
+@cli.command(name="format")
+@click.argument("files", nargs=-1, metavar="[FILE]...")
+@click.option(
+    "--check",
+    "check_only",
+    is_flag=True,
+    help="Change nothing; list the files that are not canonical, with a diff, and exit 1.",
+)
+@click.pass_obj
+def format_(session: Session, files: tuple[str, ...], check_only: bool) -> None:
+    """Rewrite the Turtle of ontology/, shapes/ and data/ (or the FILEs) in canonical form.
+
+    One form for every file, whoever saved it last (a text editor, Protégé, a script):
+    rdflib's long Turtle, the ontology header first, then classes, properties and shapes,
+    then every other subject, in IRI order; the project's prefixes; one object a line.
+    The triples never change: a file is rewritten only when the new text gives back the
+    same graph. Comments do not survive (keep explanations in rdfs:comment). Running it
+    twice changes nothing the second time.
+    """
+    from coopgraph import canonical
+
+    settings = session.settings()
+    root, paths = canonical.files_to_format(settings["root"] or None, files)
+    total = len(paths)
+    outcomes = canonical.plan(paths, root)
+    changed = [o for o in outcomes if o.changed]
+    if check_only:
+        for outcome in changed:
+            click.echo(outcome.diff(), nl=False)
+        for outcome in changed:
+            click.echo(f"not canonical: {outcome.shown}", err=True)
+        if changed:
+            verdict = f"{len(changed)} of {total} files not canonical; run `coopgraph format`"
+        else:
+            verdict = f"all {total} files canonical"
+        click.echo(f"coopgraph format --check: {verdict}", err=True)
+        sys.exit(EXIT_INVALID if changed else 0)
+    for outcome in canonical.write(outcomes):
+        dropped = f" (left out {outcome.dropped} OWL declarations)" if outcome.dropped else ""
+        click.echo(f"rewrote {outcome.shown}{dropped}", err=True)
+    click.echo(f"coopgraph format: {len(changed)} of {total} files rewritten", err=True)
+
+
 @cli.command()
 @click.option(
     "-o",

@@ -288,11 +288,6 @@ def run(
     else:
         jobs = [("--ontology", p) for p in modules]
         jobs += [("--data", f.path) for f in data_files(project)]
-    java = shutil.which("java")
-    if java is None:
-        raise MissingFileError(f"java is needed to run the OWL API; {INSTALL_HINT}")
-    jars = classpath(library)
-    program = compiled(jars)
     shown = {str(path): relative(path.resolve(), project) for _, path in jobs}
     arguments = ["--catalog", str(catalog)]
     for iri in context:
@@ -300,6 +295,37 @@ def run(
     for option, path in jobs:
         arguments += [option, str(path)]
     started = time.perf_counter()
+    lines = _java(arguments, library)
+    report = OwlApiReport(files=list(dict.fromkeys(shown.values())))
+    report.seconds = time.perf_counter() - started
+    for kind, file, message in lines:
+        report.findings.append(_finding(kind, shown.get(file, file), message))
+    return report
+
+
+def save_turtle(source: Path, target: Path, root: str | Path | None = None) -> None:
+    """Open ``source`` with the OWL API and save it to ``target`` with the OWL API's Turtle
+    writer, keeping its prefixes: what Protégé writes when a curator saves the file.
+
+    Raises:
+        CoopgraphError: when the OWL API cannot load or save the file.
+    """
+    catalog = find_root(root or None) / "ontology" / "catalog-v001.xml"
+    _java(["--catalog", str(catalog), "--save-turtle", str(source), str(target)])
+
+
+def _java(arguments: Sequence[str], library: Path = JAVA_LIBRARY) -> list[tuple[str, str, str]]:
+    """Run the OWL API program with ``arguments``; its report lines as (kind, file, text).
+
+    Raises:
+        MissingFileError: when Java or the OWL API is not installed.
+        CoopgraphError: when the program fails.
+    """
+    java = shutil.which("java")
+    if java is None:
+        raise MissingFileError(f"java is needed to run the OWL API; {INSTALL_HINT}")
+    jars = classpath(library)
+    program = compiled(jars)
     answer = subprocess.run(
         [
             java,
@@ -315,13 +341,12 @@ def run(
         text=True,
     )
     if answer.returncode != 0:
-        raise CoopgraphError(f"the OWL API check failed:\n{answer.stderr.strip()}")
-    report = OwlApiReport(files=list(dict.fromkeys(shown.values())))
-    report.seconds = time.perf_counter() - started
+        raise CoopgraphError(f"the OWL API program failed:\n{answer.stderr.strip()}")
+    rows = []
     for line in answer.stdout.splitlines():
         kind, file, message = (_unescape(x) for x in line.split("\t", 2))
-        report.findings.append(_finding(kind, shown.get(file, file), message))
-    return report
+        rows.append((kind, file, message))
+    return rows
 
 
 def _finding(kind: str, file: str, message: str) -> Finding:

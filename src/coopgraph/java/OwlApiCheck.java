@@ -5,8 +5,11 @@
 // Run by coopgraph/owlapi.py, which compiles it against Debian's libowlapi-java. Usage:
 //
 //   java OwlApiCheck [--catalog FILE] [--ontology FILE | --data FILE | --context IRI]...
+//                    [--save-turtle FILE TARGET]...
 //
 // --ontology FILE  loads FILE as Protégé opens it, and checks it against OWL 2 DL and OWL 2 RL.
+// --save-turtle FILE TARGET  opens FILE and saves it to TARGET with the OWL API's Turtle
+//                  writer, keeping its prefixes, as Protégé's "Save" does.
 // --data FILE      loads FILE, which has no ontology header, into an ontology that imports every
 //                  --context IRI (resolved through the catalog), as Protégé loads a data file
 //                  into a project that imports the ontology; checks it against OWL 2 DL.
@@ -70,12 +73,20 @@ public final class OwlApiCheck {
                 case "--catalog" -> run.readCatalog(new File(value));
                 case "--context" -> run.context.add(IRI.create(value));
                 case "--ontology", "--data" -> jobs.add(new String[] {option, value});
+                case "--save-turtle" -> {
+                    if (i + 1 >= args.length) {
+                        usage("--save-turtle needs a file and a target");
+                    }
+                    jobs.add(new String[] {option, value, args[++i]});
+                }
                 default -> usage("unknown option " + option);
             }
         }
         for (String[] job : jobs) {
             if (job[0].equals("--ontology")) {
                 run.checkOntology(new File(job[1]));
+            } else if (job[0].equals("--save-turtle")) {
+                run.saveTurtle(new File(job[1]), new File(job[2]));
             } else {
                 run.checkData(new File(job[1]));
             }
@@ -154,6 +165,21 @@ public final class OwlApiCheck {
         loaded(ontology, manager.getOntologyFormat(ontology));
         profile(DL, ontology);
         profile(RL, ontology);
+    }
+
+    /** Opens FILE and saves it as Protégé does: the OWL API's Turtle writer, same prefixes. */
+    private void saveTurtle(File file, File target) throws Exception {
+        current = file.getPath();
+        OWLOntologyManager manager = manager();
+        OWLOntology ontology = manager.loadOntologyFromOntologyDocument(
+                new FileDocumentSource(file, new TurtleDocumentFormat()), config(manager));
+        TurtleDocumentFormat format = new TurtleDocumentFormat();
+        OWLDocumentFormat loaded = manager.getOntologyFormat(ontology);
+        if (loaded != null && loaded.isPrefixOWLDocumentFormat()) {
+            format.copyPrefixesFrom(loaded.asPrefixOWLDocumentFormat());
+        }
+        manager.saveOntology(ontology, format, IRI.create(target.getAbsoluteFile().toURI()));
+        report("saved", current, target.getPath());
     }
 
     private void checkData(File file) {
