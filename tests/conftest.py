@@ -169,11 +169,21 @@ def _wait_healthy(server: Server, deadline: float) -> None:
 ENGINES = ("oxigraph", "oxigraph-disk", "rdflib", "remote")
 
 
+def oxigraph_command() -> str:
+    """The `oxigraph` server installed with the test dependencies: beside the running Python
+    (a virtual environment's bin/, which `make test` does not put on PATH), else on PATH."""
+    beside = Path(sys.executable).parent / "oxigraph"
+    found = str(beside) if beside.is_file() else shutil.which("oxigraph")
+    if found is None:
+        raise RuntimeError("no `oxigraph` server: pip install oxigraph (a test dependency)")
+    return found
+
+
 def start_oxigraph_server(timeout: float = 30.0) -> tuple[subprocess.Popen, str]:
     """Start `oxigraph serve` (in memory) on 127.0.0.1; return it and its base URL."""
     port = free_port()
     process = subprocess.Popen(
-        ["oxigraph", "serve", "--bind", f"127.0.0.1:{port}"],
+        [oxigraph_command(), "serve", "--bind", f"127.0.0.1:{port}"],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )

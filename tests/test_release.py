@@ -93,13 +93,13 @@ def curate(root: Path) -> None:
     text = path.read_text(encoding="utf-8")
     before = text
     text = text.replace(
-        '    skos:altLabel "INTERPOL"@en .\n',
-        '    skos:altLabel "INTERPOL"@en , "ICPO"@en ;\n    coop:memberOf o:united-nations .\n',
+        '    skos:altLabel "INTERPOL"@en ;\n.\n',
+        '    skos:altLabel "INTERPOL"@en , "ICPO"@en ;\n    coop:memberOf o:united-nations ;\n.\n',
         1,
     )
     text = text.replace(
-        '    rdfs:label "United Nations"@en ;\n    skos:altLabel "UN"@en .\n',
-        '    rdfs:label "United Nations Organization"@en .\n',
+        '    rdfs:label "United Nations"@en ;\n    skos:altLabel "UN"@en ;\n.\n',
+        '    rdfs:label "United Nations Organization"@en ;\n.\n',
         1,
     )
     assert text.count("ICPO") == 1 and "United Nations Organization" in text and text != before
