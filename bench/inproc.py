@@ -117,7 +117,7 @@ def measure_engine(name: str, root: Path, repeat: int, word: str, store_dir: Pat
     return out
 
 
-def measure_validate(root: Path) -> dict:
+def measure_validate(root: Path, validator: str) -> dict:
     from coopgraph.load import build_dataset, load_shapes
     from coopgraph.validate import validate
 
@@ -126,8 +126,9 @@ def measure_validate(root: Path) -> dict:
     shapes = load_shapes(root)
     loaded = time.perf_counter() - started
     started = time.perf_counter()
-    report = validate(ds, shapes)
+    report = validate(ds, shapes, validator=validator)
     return {
+        "validator": validator,
         "load_s": loaded,
         "validate_s": time.perf_counter() - started,
         "conforms": report.conforms,
@@ -166,12 +167,13 @@ def main(argv: list[str] | None = None) -> int:
     engine.add_argument("--store-dir", type=Path)
     for task in ("validate", "reason"):
         sub.add_parser(task).add_argument("root", type=Path)
+    sub.choices["validate"].add_argument("--validator", default="pyshacl")
     args = parser.parse_args(argv)
     logging.getLogger("rdflib.term").setLevel(logging.ERROR)
     if args.task == "engine":
         result = measure_engine(args.engine, args.root, args.repeat, args.word, args.store_dir)
     elif args.task == "validate":
-        result = measure_validate(args.root)
+        result = measure_validate(args.root, args.validator)
     else:
         result = measure_reason(args.root)
     print(json.dumps(result))

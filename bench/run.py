@@ -7,8 +7,8 @@ For each size: generate the graph (``bench/generate.py``), then measure
 - in process, per store engine (each in a fresh process): load time, memory growth, and a
   fixed query mix (lookup by IRI, two-hop join, aggregate, REGEX and CONTAINS text search,
   DESCRIBE, CONSTRUCT), median of several runs;
-- SHACL validation (pyshacl, as ``coopgraph validate``) and OWL RL reasoning (owlrl, as
-  ``coopgraph reason``), each skipped above a size;
+- SHACL validation (pySHACL, and pyshacl-turbo as ``coopgraph validate`` runs it) and OWL
+  RL reasoning (owlrl, as ``coopgraph reason``), each skipped above a size;
 - over HTTP, with 16 concurrent connections: ``coopgraph serve --production`` on each engine
   (cached and uncached), rdflib-endpoint and Oxigraph's own server on the same data, and a
   bare Flask "hello world" under gunicorn as the ceiling of a Python WSGI server; then the
@@ -64,6 +64,8 @@ GOAL_SIZE = 1_000_000
 GOAL_LOAD_S = 3.0
 GOAL_QUERY_S = 0.3
 GOAL_VALIDATE_S = 10.0
+#: The SHACL engines measured; the last is what `coopgraph validate` runs (and is judged).
+VALIDATORS = ("pyshacl", "pyshacl-turbo")
 GOAL_MEMORY = 600 * 1024 * 1024
 GOAL_VS_PEER = 10.0
 GOAL_VS_CEILING = 0.8
@@ -280,6 +282,7 @@ class SizeReport:
     summary: dict[str, Any] = field(default_factory=dict)
     generate_s: float | None = None
     inproc: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: validator -> its measurement (or why it was skipped); a string when none ran.
     validate: dict[str, Any] | str | None = None
     reason: dict[str, Any] | str | None = None
     targets: dict[str, TargetInfo] = field(default_factory=dict)
@@ -390,10 +393,13 @@ def bench_inproc(
     elif report.triples > opts.validate_max:
         report.validate = f"skipped (> {human(opts.validate_max)}, --validate-max)"
     else:
-        say(f"[{report.label}] validating (pyshacl)")
-        report.validate = measure_child(
-            children, "validate", inproc_argv("validate", str(root)), opts.timeout, work
-        )
+        report.validate = {}
+        for validator in VALIDATORS:
+            say(f"[{report.label}] validating ({validator})")
+            argv = inproc_argv("validate", str(root), "--validator", validator)
+            report.validate[validator] = measure_child(
+                children, f"validate-{validator}", argv, opts.timeout, work
+            )
     if not opts.reason:
         report.reason = "skipped (--no-reason)"
     elif report.triples > opts.reason_max:
@@ -737,20 +743,28 @@ def render_inproc(report: SizeReport, opts: Options) -> str:
 def render_checks(report: SizeReport) -> str:
     judged = at_goal_size(report)
     rows = []
-    v = report.validate
-    if isinstance(v, dict):
-        ok = v["validate_s"] < GOAL_VALIDATE_S if judged else None
+    runs = report.validate if isinstance(report.validate, dict) else {}
+    if not runs:
+        rows.append(["validate", str(report.validate), "", "", f"< {GOAL_VALIDATE_S:g} s"])
+    for validator, v in runs.items():
+        # The goal is judged on what `coopgraph validate` runs: pyshacl-turbo.
+        name = f"validate ({validator}" + (
+            ", as `coopgraph validate`)" if validator == VALIDATORS[-1] else ")"
+        )
+        if not isinstance(v, dict):
+            rows.append([name, str(v), "", "", f"< {GOAL_VALIDATE_S:g} s"])
+            continue
+        judge = judged and validator == VALIDATORS[-1]
+        ok = v["validate_s"] < GOAL_VALIDATE_S if judge else None
         rows.append(
             [
-                "validate (pyshacl, as `coopgraph validate`)",
+                name,
                 ftime(v["validate_s"]),
                 f"rdflib load {ftime(v['load_s'])}, peak {fmb(v['peak_rss'])}",
                 f"{'conforms' if v['conforms'] else 'DOES NOT CONFORM'}, {v['results']} results",
-                goal_cell(f"< {GOAL_VALIDATE_S:g} s", ok),
+                goal_cell(f"< {GOAL_VALIDATE_S:g} s", ok) if validator == VALIDATORS[-1] else "",
             ]
         )
-    else:
-        rows.append(["validate (pyshacl)", str(v), "", "", f"< {GOAL_VALIDATE_S:g} s"])
     r = report.reason
     if isinstance(r, dict):
         state = "consistent" if r["consistent"] else "INCONSISTENT"

@@ -132,8 +132,10 @@ def test_in_process_figures_for_each_engine(smoke: Run) -> None:
 
 
 def test_validation_and_reasoning(smoke: Run) -> None:
-    (validate,) = smoke.rows("validate (pyshacl")
-    assert _TIME.match(validate[1]) and "conforms, 0 results" in validate[3]
+    (reference,) = smoke.rows("validate (pyshacl)")
+    (turbo,) = smoke.rows("validate (pyshacl-turbo, as `coopgraph validate`)")
+    for validate in (reference, turbo):
+        assert _TIME.match(validate[1]) and "conforms, 0 results" in validate[3]
     (reason,) = smoke.rows("reason (owlrl")
     assert _TIME.match(reason[1]) and "consistent" in reason[3]
 

@@ -129,21 +129,27 @@ def cli(ctx: click.Context, root: str | None, overrides: tuple[tuple[str, str], 
     is_flag=True,
     help="Reason first and validate the asserted graphs together with the inferences.",
 )
+@click.option(
+    "--validator",
+    metavar="ENGINE",
+    help="SHACL engine: pyshacl, pyshacl-turbo or auto (default: auto, the fastest installed).",
+)
 @click.pass_obj
-def validate(session: Session, fmt: str | None, inferred: bool) -> None:
+def validate(session: Session, fmt: str | None, inferred: bool, validator: str | None) -> None:
     """Check the data against the SHACL shapes; exit 1 when it does not conform.
 
     The text report groups the results by shape, and names for each the focus node, the
     path, the offending value and the data file the node comes from.
     """
-    settings = session.settings(validate_format=fmt)
+    settings = session.settings(validate_format=fmt, validator=validator)
     fmt = settings["validate_format"]
     if fmt not in report_mod.FORMATS:
         raise FormatError(fmt, report_mod.FORMATS, "the validation report")
     ds = session.load(settings)
     if inferred:
         run_reasoner(ds)
-    report = run_validation(ds, load_shapes(settings["root"] or None), include_inferred=inferred)
+    shapes = load_shapes(settings["root"] or None)
+    report = run_validation(ds, shapes, include_inferred=inferred, validator=settings["validator"])
     click.echo(report_mod.render_report(report, fmt), nl=False)
     if fmt != "text":
         click.echo(report_mod.summary(report), err=True)
@@ -201,7 +207,12 @@ def reason(session: Session, fmt: str | None, output: Path | None, check: bool) 
         click.echo(f"inconsistent: {node} is inferred to be a member of owl:Nothing", err=True)
         ok = False
     if check:
-        report = run_validation(ds, load_shapes(settings["root"] or None), include_inferred=True)
+        report = run_validation(
+            ds,
+            load_shapes(settings["root"] or None),
+            include_inferred=True,
+            validator=settings["validator"],
+        )
         click.echo("with inferences: " + report_mod.summary(report), err=True)
         ok = ok and report.conforms
     sys.exit(0 if ok else EXIT_INVALID)

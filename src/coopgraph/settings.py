@@ -78,6 +78,12 @@ SETTINGS: tuple[Setting, ...] = (
         "the current directory upwards, then from the installed package.",
     ),
     Setting("validate_format", "text", "Output format of `coopgraph validate`."),
+    Setting(
+        "validator",
+        "auto",
+        "The SHACL engine: pyshacl (the reference), pyshacl-turbo (the same reports, several "
+        "times faster), or auto (pyshacl-turbo when installed).",
+    ),
     Setting("reason_format", "turtle", "RDF format in which `coopgraph reason` writes."),
     Setting("query_format", "table", "Output format of `coopgraph query`."),
     Setting("stats_format", "table", "Output format of `coopgraph stats`."),

@@ -1,0 +1,146 @@
+"""pyshacl-turbo gives the same SHACL report as pySHACL, the reference.
+
+`coopgraph validate` runs pyshacl-turbo when it is installed (it is a dependency) because it
+is several times faster; these tests are what allows that. Both engines validate the same
+graphs: the bundled graph, every fixture of every shape (tests/shapes/), and generated
+graphs, conforming and broken, and the reports must agree result for result.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from rdflib.namespace import RDF
+
+from coopgraph.cli import cli
+from coopgraph.load import ProjectDataset, build_dataset, load_files
+from coopgraph.project import ontology_files, shape_files
+from coopgraph.terms import short
+from coopgraph.validate import ValidationReport, default_validator, validate
+
+ROOT = Path(__file__).resolve().parents[1]
+FIXTURES = ROOT / "tests" / "shapes"
+GENERATOR = ROOT / "bench" / "generate.py"
+
+
+def _shapes():
+    from rdflib import Graph
+
+    graph = Graph()
+    for path in shape_files(ROOT):
+        graph.parse(path, format="turtle")
+    return graph
+
+
+SHAPES = _shapes()
+
+
+def _key(report: ValidationReport) -> tuple[bool, list[tuple[str, ...]]]:
+    nsm = report.namespaces
+    rows = [
+        (
+            r.severity_name,
+            r.shape_name,
+            short(r.focus, nsm) if r.focus is not None else "",
+            r.path,
+            "" if r.value is None else short(r.value, nsm),
+            r.message,
+            str(r.component),
+            " ".join(r.files),
+        )
+        for r in report.results
+    ]
+    return report.conforms, sorted(rows)
+
+
+def _same(ds: ProjectDataset) -> tuple[bool, list[tuple[str, ...]]]:
+    reference = _key(validate(ds, SHAPES, validator="pyshacl"))
+    turbo = _key(validate(ds, SHAPES, validator="pyshacl-turbo"))
+    assert turbo == reference
+    return reference
+
+
+@pytest.fixture(autouse=True)
+def _quiet_ill_typed_literals(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.ERROR, logger="rdflib.term")
+
+
+def test_turbo_is_the_default_when_installed():
+    assert default_validator() == "pyshacl-turbo"
+
+
+def test_the_bundled_graph(bundled):
+    conforms, results = _same(bundled)
+    assert conforms and results == []
+
+
+@pytest.mark.parametrize(
+    "fixture",
+    sorted(FIXTURES.glob("*/*.ttl")),
+    ids=lambda p: f"{p.parent.name}/{p.stem}",
+)
+def test_every_shape_fixture(fixture: Path):
+    context = load_files([*ontology_files(ROOT), FIXTURES / "base.ttl"], root=ROOT)
+    ds = load_files([fixture], root=ROOT)
+    for name, kind in context.kinds.items():
+        ds.attach(context.graph(name), kind)
+    conforms, results = _same(ds)
+    assert conforms == fixture.stem.startswith("valid"), results
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("generated")
+    subprocess.run(
+        [sys.executable, str(GENERATOR), "--triples", "10k", "-o", str(folder), "--quiet"],
+        check=True,
+    )
+    return folder
+
+
+def test_a_generated_graph(generated):
+    conforms, results = _same(build_dataset(generated))
+    assert conforms and results == []
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_a_generated_graph_with_triples_removed(generated, seed):
+    """One triple in fifty dropped at random (types, labels, parties, evidence, dates...):
+    many results of many shapes, the same from both engines."""
+    ds = build_dataset(generated)
+    chance = random.Random(seed)
+    for name in ds.asserted_graphs():
+        graph = ds.graph(name)
+        doomed = [t for t in sorted(graph) if chance.random() < 0.02]
+        for triple in doomed:
+            graph.remove(triple)
+    conforms, results = _same(ds)
+    assert not conforms
+    assert len({row[1] for row in results}) >= 5, results[:5]
+
+
+def test_a_generated_graph_with_wrong_types(generated):
+    """Nodes given a type whose shapes they cannot meet."""
+    ds = build_dataset(generated)
+    from coopgraph.namespace import COOP
+
+    graph = ds.graph(next(n for n in ds.asserted_graphs() if "gen-" in str(ds.files.get(n, ""))))
+    for subject in sorted(set(graph.subjects(RDF.type, None)))[:40:4]:
+        graph.add((subject, RDF.type, COOP.Agreement))
+    conforms, results = _same(ds)
+    assert not conforms and results
+
+
+def test_the_validator_can_be_chosen(project):
+    for name in ("pyshacl", "pyshacl-turbo", "auto"):
+        result = CliRunner().invoke(cli, ["--root", str(project), "validate", "--validator", name])
+        assert result.exit_code == 0, result.output
+    bad = CliRunner().invoke(cli, ["--root", str(project), "validate", "--validator", "jena"])
+    assert bad.exit_code == 2
+    assert "jena" in bad.output and "pyshacl-turbo" in bad.output
