@@ -520,7 +520,7 @@ def open_engine(
     found = dict(prefixes or {})
     for source in sources:
         if source.media_type in (TURTLE, TRIG):
-            found.update({k: v for k, v in _turtle_prefixes(source.path).items() if k not in found})
+            found.update({k: v for k, v in turtle_prefixes(source.path).items() if k not in found})
     meta: dict[str, Any] = {"prefixes": found, "files": shown, "build": build}
     if kind == "oxigraph":
         if path is not None:
@@ -580,6 +580,18 @@ def _open_on_disk(
     finally:
         shutil.rmtree(loading, ignore_errors=True)
     return OxigraphEngine(path=data, **meta)
+
+
+def store_with_sources(sources: Sequence[Source], root: Path | None = None) -> ox.Store:
+    """A new in-memory Oxigraph store holding ``sources``, each in its graph, and their
+    union in the default graph (as the endpoint's Oxigraph engine holds them).
+
+    Raises:
+        ParseError: for a file that does not parse (Oxigraph's message).
+    """
+    store = ox.Store()
+    _ox_fill(store, sources, root)
+    return store
 
 
 def _ox_fill(store: ox.Store, sources: Sequence[Source], root: Path | None) -> None:
@@ -647,7 +659,7 @@ _PREFIX_LINE = re.compile(
 )
 
 
-def _turtle_prefixes(path: Path) -> dict[str, str]:
+def turtle_prefixes(path: Path) -> dict[str, str]:
     """The prefixes a Turtle or TriG file declares (read from its text, first 64 KiB)."""
     with path.open(encoding="utf-8", errors="replace") as fh:
         head = fh.read(65536)

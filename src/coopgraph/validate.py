@@ -17,6 +17,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
+from pathlib import Path
 
 import pyshacl
 from rdflib import BNode, Graph, URIRef
@@ -24,10 +25,11 @@ from rdflib.collection import Collection
 from rdflib.namespace import RDF, SH, NamespaceManager
 from rdflib.term import Node
 
-from coopgraph.errors import FormatError
-from coopgraph.load import ProjectDataset
+from coopgraph.errors import FormatError, ParseError
+from coopgraph.load import ProjectDataset, load_shapes
 from coopgraph.safety import install_network_guard
 from coopgraph.terms import short
+from coopgraph.turtle import parse_turtle
 
 SEVERITY_ORDER = (SH.Violation, SH.Warning, SH.Info)
 
@@ -99,6 +101,23 @@ class ValidationReport:
 VALIDATORS = ("pyshacl", "pyshacl-turbo")
 
 
+#: What the progress callback is given when validation starts, after the files are loaded.
+SHAPES_NAME = Path("(validating with pyshacl-turbo)")
+
+#: How both engines are run: no ontology graph, no inference, nothing fetched, no SHACL-JS.
+_OPTIONS = {
+    "ont_graph": None,
+    "inference": "none",
+    "advanced": False,
+    "abort_on_first": False,
+    "allow_infos": True,
+    "allow_warnings": True,
+    "meta_shacl": False,
+    "do_owl_imports": False,
+    "js": False,
+}
+
+
 def default_validator() -> str:
     """pyshacl-turbo when it is installed, else pySHACL."""
     try:
@@ -141,23 +160,108 @@ def validate(
         raise FormatError(validator, (*VALIDATORS, "auto"), "the SHACL validator")
     install_network_guard()
     data = ds.merged(include_inferred=include_inferred)
-    conforms, report_graph, _ = engine(
-        data,
-        shacl_graph=shapes,
-        ont_graph=None,
-        inference="none",
-        advanced=False,
-        inplace=True,
-        abort_on_first=False,
-        allow_infos=True,
-        allow_warnings=True,
-        meta_shacl=False,
-        do_owl_imports=False,
-        js=False,
-    )
+    conforms, report_graph, _ = engine(data, shacl_graph=shapes, inplace=True, **_OPTIONS)
     nsm = _namespaces(ds, shapes)
-    results = _results(report_graph, shapes, ds, nsm)
+    results = _results(report_graph, shapes, nsm, _file_finder(ds))
     return ValidationReport(bool(conforms), results, report_graph, nsm)
+
+
+def validate_project(
+    root: str | Path | None = None,
+    shapes: Graph | None = None,
+    progress: Callable[[int, int, Path, float], None] | None = None,
+) -> ValidationReport:
+    """Validate the project's ontology and data files with pyshacl-turbo over Oxigraph.
+
+    The fast path of ``coopgraph validate``: the files are parsed by Oxigraph (each in its
+    named graph, their union in the default graph, as the endpoint holds them) and
+    pyshacl-turbo reads the store natively; rdflib never holds the data. The report is the
+    one :func:`validate` gives (tests/test_validators.py compares them). A file that does
+    not parse is parsed again with rdflib, so that its error reads as everywhere else in
+    coopgraph (file, line, column).
+
+    ``progress`` is called as files load, as by :func:`coopgraph.load.build_dataset`, and
+    once more (with the shapes file) when validation starts.
+
+    Raises:
+        MissingFileError, LayoutError, ParseError: as :func:`coopgraph.load.build_dataset`.
+    """
+    import time
+
+    import pyoxigraph as ox
+    import pyshacl_turbo
+
+    from coopgraph.project import find_root, relative
+    from coopgraph.store import project_sources, store_with_sources, turtle_prefixes
+
+    found = find_root(root or None)
+    shapes = shapes if shapes is not None else load_shapes(found)
+    sources = project_sources(found)
+    # One graph, the union: pyshacl-turbo validates each named graph of a store apart.
+    store = ox.Store()
+    started = time.perf_counter()
+    for done, source in enumerate(sources, 1):
+        shown = relative(source.path, found)
+        try:
+            store.bulk_load(path=str(source.path), format=ox.RdfFormat.TURTLE)
+        except SyntaxError as err:
+            parse_turtle(source.path, Graph(), shown=shown)  # rdflib's error, as elsewhere
+            raise ParseError(shown, err.lineno, err.offset, str(err.msg)) from None
+        if progress is not None:
+            progress(done, len(sources), source.path, time.perf_counter() - started)
+    if progress is not None:
+        progress(len(sources), len(sources), SHAPES_NAME, time.perf_counter() - started)
+    install_network_guard()
+    conforms, report_graph, _ = pyshacl_turbo.validate(store, shacl_graph=shapes, **_OPTIONS)
+    del store
+    nsm = NamespaceManager(Graph(), bind_namespaces="none")
+    for source in sources:
+        for prefix, namespace in turtle_prefixes(source.path).items():
+            nsm.bind(prefix, namespace, override=False)
+    for prefix, namespace in shapes.namespaces():
+        nsm.bind(prefix, namespace, override=False)
+    files_of: FileFinder = lambda focus, path, value: ()  # noqa: E731
+    if (None, SH.result, None) in report_graph:  # which file each result comes from
+        graphs = store_with_sources(sources, found)
+        shown = {ox.NamedNode(s.graph): relative(s.path, found) for s in sources if s.graph}
+        files_of = _store_file_finder(graphs, shown)
+    results = _results(report_graph, shapes, nsm, files_of)
+    return ValidationReport(bool(conforms), results, report_graph, nsm)
+
+
+def _store_file_finder(store, shown: dict) -> FileFinder:
+    """As :func:`_file_finder`, over the named graphs of an Oxigraph store."""
+    import pyoxigraph as ox
+
+    def term(node: Node | None):
+        if node is None:
+            return None
+        if isinstance(node, URIRef):
+            return ox.NamedNode(str(node))
+        if isinstance(node, BNode):
+            return None  # blank nodes are not shared between rdflib and the store
+        return ox.Literal(
+            str(node),
+            datatype=ox.NamedNode(str(node.datatype)) if node.datatype else None,
+            language=node.language,
+        )
+
+    def holding(s, p, o) -> tuple[str, ...]:
+        graphs = {q.graph_name for q in store.quads_for_pattern(s, p, o)}
+        return tuple(sorted({shown[g] for g in graphs if g in shown}))
+
+    @cache
+    def files_of(focus: Node | None, path: Node | None, value: Node | None) -> tuple[str, ...]:
+        subject = term(focus)
+        if subject is None:
+            return ()
+        if isinstance(path, URIRef):
+            exact = holding(subject, term(path), term(value))
+            if exact:
+                return exact
+        return holding(subject, None, None)
+
+    return files_of
 
 
 def _namespaces(ds: ProjectDataset, shapes: Graph) -> NamespaceManager:
@@ -170,9 +274,8 @@ def _namespaces(ds: ProjectDataset, shapes: Graph) -> NamespaceManager:
 
 
 def _results(
-    report: Graph, shapes: Graph, ds: ProjectDataset, nsm: NamespaceManager
+    report: Graph, shapes: Graph, nsm: NamespaceManager, files_of: FileFinder
 ) -> list[ValidationResult]:
-    files_of = _file_finder(ds)
     # A property shape shared by two node shapes that target the same node (a signing is
     # also an event) reports the same result twice; one is enough.
     found = list(
