@@ -81,3 +81,46 @@ def test_the_dataset_clause_separates_from_and_from_named() -> None:
     text = "SELECT * FROM <urn:a> FROM NAMED <urn:b> FROM <urn:c> WHERE { ?s ?p ?o }"
     assert querytext.dataset_clause(text) == (["urn:a", "urn:c"], ["urn:b"])
     assert querytext.dataset_clause("SELECT * FROM NAMED <urn:b> WHERE {}") == ([], ["urn:b"])
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "SELECT ?p ?o WHERE { <https://x.org/a> ?p ?o }",
+        "# uncached\nSELECT ?p ?o WHERE { <https://x.org/a> ?p ?o }",
+        "PREFIX o: <https://x.org/> SELECT DISTINCT ?p ?o { o:a ?p ?o . } LIMIT 10",
+        "select * where { <https://x.org/a> a ?type }",
+        "SELECT ?o WHERE { <https://x.org/a> <https://x.org/p> ?o } LIMIT 5 OFFSET 2",
+        "PREFIX : <https://x.org/> SELECT ?o { :a :p ?o }",
+        "DESCRIBE <https://x.org/a>",
+    ],
+)
+def test_a_lookup_of_one_node_is_recognised(text: str) -> None:
+    assert querytext.is_lookup(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "SELECT ?s ?o WHERE { ?s ?p ?o }",
+        "SELECT ?p ?o WHERE { <a> ?p ?o . <b> ?q ?r }",
+        "SELECT ?o WHERE { <a> ?p ?o . ?o ?q ?x }",
+        "SELECT ?o WHERE { <a> ?p ?o ; ?q ?x }",
+        "SELECT ?o WHERE { <a> ?p ?o , ?x }",
+        "SELECT ?p ?o WHERE { <a> ?p ?o FILTER(?o) }",
+        "SELECT ?o WHERE { <a> <p>* ?o }",
+        "SELECT ?o FROM <g> WHERE { <a> ?p ?o }",
+        "SELECT ?o WHERE { <a> ?p ?o } ORDER BY ?o",
+        "SELECT (COUNT(*) AS ?n) WHERE { <a> ?p ?o }",
+        "SELECT ?o WHERE { <a> ?p [ ?q ?o ] }",
+        "SELECT ?o WHERE { GRAPH ?g { <a> ?p ?o } }",
+        "SELECT ?o WHERE { { SELECT ?o WHERE { ?s ?p ?o } } }",
+        "DESCRIBE ?x WHERE { ?x ?p ?o }",
+        "DESCRIBE <a> <b>",
+        "ASK { <a> ?p ?o }",
+        "SELECT ?o WHERE { <a> ?p ?o } ; DROP ALL",
+        "SELECT ?o WHERE { <a> ?p ?o SERVICE <http://x> { ?o ?q ?r } }",
+    ],
+)
+def test_anything_else_is_not_a_lookup(text: str) -> None:
+    assert not querytext.is_lookup(text)

@@ -199,3 +199,64 @@ def dataset_clause(text: str) -> tuple[list[str], list[str]]:
         elif "named" in clause:
             named.append(str(clause["named"]))
     return default, named
+
+
+#: A bounded lookup, token by token (see :func:`is_lookup`): ``T`` a constant term (an IRI,
+#: a prefixed name, a string or a number), ``V`` a variable, ``N`` a whole number; the
+#: keywords are matched in any case.
+_LOOKUP = re.compile(
+    r"(PREFIX P I |BASE I )*"
+    r"(SELECT (DISTINCT |REDUCED )?(V )+(WHERE )?\{ T (T|V) (T|V) (\. )?\} (LIMIT N )?(OFFSET N )?"
+    r"|SELECT (DISTINCT |REDUCED )?\* (WHERE )?\{ T (T|V) (T|V) (\. )?\} (LIMIT N )?(OFFSET N )?"
+    r"|DESCRIBE T )"
+)
+
+
+def is_lookup(text: str) -> bool:
+    """Whether ``text`` is a lookup whose work is bounded by one node's own statements.
+
+    That is one triple pattern with a constant subject (``SELECT ?p ?o WHERE { <s> ?p ?o }``,
+    with optional DISTINCT, LIMIT and OFFSET, and prefixes), or ``DESCRIBE <s>``: an index
+    lookup of the statements about ``s``, which cannot run away. Anything else (a second
+    pattern, a FILTER, a path, a sub-query, ORDER BY, GROUP BY, FROM ...) is not a lookup.
+    """
+    shapes: list[str] = []
+    for match in _TOKEN.finditer(text):
+        kind, token = match.lastgroup, match.group()
+        shape = _lookup_shape(kind, token, shapes[-1] if shapes else "")
+        if shape is None:
+            return False
+        if shape:
+            shapes.append(shape)
+    return _LOOKUP.fullmatch(" ".join(shapes) + " ") is not None
+
+
+_LOOKUP_KEYWORDS = frozenset(
+    ("PREFIX", "BASE", "SELECT", "DISTINCT", "REDUCED", "WHERE", "LIMIT", "OFFSET", "DESCRIBE")
+)
+_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+
+
+def _lookup_shape(kind: str | None, token: str, previous: str) -> str | None:
+    """What a token is in :data:`_LOOKUP`'s terms: "" to skip it, None when no lookup has it."""
+    if kind in ("space", "comment"):
+        return ""
+    if kind == "iri":
+        return "I" if previous in ("P", "BASE") else "T"
+    if kind == "string":
+        return "T"
+    if kind == "var":
+        return "V"
+    if kind == "other":
+        return token if token in "{}.*" else None
+    if token.upper() in _LOOKUP_KEYWORDS:
+        return token.upper()
+    if previous == "PREFIX" and token.endswith(":"):
+        return "P"
+    if previous in ("LIMIT", "OFFSET"):
+        return "N" if token.isdigit() else None
+    if token == ".":  # "." is a word character here, for prefixed names
+        return "."
+    if token == "a" or ":" in token or _NUMBER.fullmatch(token):
+        return "T"
+    return None

@@ -173,6 +173,9 @@ class Engine(ABC):
     reopened: bool = False
 
     name = "engine"
+    #: Whether a bounded lookup (:func:`coopgraph.querytext.is_lookup`) may be answered in
+    #: the web process itself, without the hop to a query worker.
+    lookups_in_process = False
 
     @abstractmethod
     def evaluate(self, job: QueryJob) -> QueryReply:
@@ -230,6 +233,7 @@ class OxigraphEngine(Engine):
     """
 
     name = "oxigraph"
+    lookups_in_process = True
 
     def __init__(
         self, store: ox.Store | None = None, path: Path | None = None, **kwargs: Any

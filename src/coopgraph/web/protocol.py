@@ -27,7 +27,7 @@ from coopgraph.sandbox import DeadlineExceeded, JobFailed, PoolBusy, WorkerDied
 from coopgraph.store import QueryJob, QueryReply
 from coopgraph.web import media
 from coopgraph.web.errors import ApiError
-from coopgraph.web.state import Failure, ServerState
+from coopgraph.web.state import Failure, ServerState, evaluate_in_worker
 
 bp = Blueprint("protocol", __name__)
 
@@ -217,12 +217,28 @@ def _evaluate(
         dataset_given=dataset[2],
         truncated_link=request.url_root + "#limits",
     )
+    started = time.monotonic()
+    if st.engine.lookups_in_process and not dataset[2] and querytext.is_lookup(job.query):
+        # The statements of one node: an index lookup that cannot run away, answered here
+        # without the round trip to a query worker.
+        with st.lock.read():
+            reply = evaluate_in_worker(st.engine)(job)
+    else:
+        reply = _in_worker(st, job)
+    if isinstance(reply, Failure):
+        raise ApiError(400, reply.message)
+    current_app.logger.debug("query answered in %.3f s", time.monotonic() - started)
+    st.remember(key, reply)
+    return reply
+
+
+def _in_worker(st: ServerState, job: QueryJob) -> QueryReply | Failure:
+    """Run ``job`` in a query worker, which is killed at the deadline."""
     if st.pool is None:
         raise ApiError(503, "the query workers are not running", retry_after=5)
     timeout = float(st.settings["query_timeout"])
-    started = time.monotonic()
     try:
-        reply = st.pool.run(job, timeout)
+        return st.pool.run(job, timeout)
     except DeadlineExceeded:
         raise ApiError(
             503,
@@ -238,11 +254,6 @@ def _evaluate(
     except JobFailed as err:
         current_app.logger.error("query failed: %s\n%s", err, err.details)
         raise ApiError(400, f"the query could not be evaluated: {err}") from None
-    if isinstance(reply, Failure):
-        raise ApiError(400, reply.message)
-    current_app.logger.debug("query answered in %.3f s", time.monotonic() - started)
-    st.remember(key, reply)
-    return reply
 
 
 def _not_modified(etag: str, st: ServerState) -> bool:
