@@ -21,7 +21,7 @@ import requests
 from rdflib import Graph, URIRef
 from rdflib.namespace import Namespace
 
-from tests.conftest import Server, start_engine_server, start_server
+from tests.conftest import ROOT, Server, start_engine_server, start_server
 
 SD = Namespace("http://www.w3.org/ns/sparql-service-description#")
 VOID = Namespace("http://rdfs.org/ns/void#")
@@ -536,3 +536,25 @@ def test_serve_rdf_files_in_every_syntax(tmp_path: Path) -> None:
         assert count(served) == 1  # one triple, six files: the union is a set
     finally:
         served.stop()
+
+
+def test_the_whole_store_is_counted_once_before_the_server_forks(monkeypatch) -> None:
+    """/health, the home page and VoID count over the whole store. They are counted when
+    the app is built, before gunicorn and the query workers fork: a forked process that
+    read the whole in-memory store would get its own copy of it (800 MB more per process
+    at 1M triples). Serving them afterwards reads no more than the labels of the classes
+    the home page lists (a VALUES lookup)."""
+    from coopgraph.store import open_engine, project_sources
+    from coopgraph.web import create_app
+
+    engine = open_engine("oxigraph", project_sources(ROOT), ROOT)
+    app = create_app(engine, start_pool=False)
+    reads: list[str] = []
+    monkeypatch.setattr(engine, "select", lambda query: reads.append(query) or [])
+    monkeypatch.setattr(type(engine), "__len__", lambda self: reads.append("len") or 0)
+    client = app.test_client()
+    health = client.get("/health").get_json()
+    assert health["triples"] > 2000 and health["quads"] >= health["triples"]
+    assert client.get("/.well-known/void").status_code == 200
+    assert client.get("/", headers={"Accept": "text/html"}).status_code == 200
+    assert [query for query in reads if not query.lstrip().startswith("SELECT ?x ?label")] == []

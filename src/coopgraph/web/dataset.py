@@ -71,7 +71,7 @@ def health() -> Response:
     pool = st.pool
     with st.lock.read():
         triples = statistics(st)["triples"]
-        quads = len(st.engine)
+        quads = st.memoize("quads", lambda: len(st.engine))
     return jsonify(
         status="ok" if pool is not None else "no query workers",
         triples=triples,
