@@ -558,3 +558,15 @@ def test_the_whole_store_is_counted_once_before_the_server_forks(monkeypatch) ->
     assert client.get("/.well-known/void").status_code == 200
     assert client.get("/", headers={"Accept": "text/html"}).status_code == 200
     assert [query for query in reads if not query.lstrip().startswith("SELECT ?x ?label")] == []
+
+
+def test_an_on_disk_store_is_not_opened_before_the_fork(tmp_path) -> None:
+    """An on-disk store is opened lazily in each process that reads it (a RocksDB handle
+    must not cross a fork): building the app counts nothing ahead for it."""
+    from coopgraph.store import open_engine, project_sources
+    from coopgraph.web import create_app
+
+    engine = open_engine("oxigraph", project_sources(ROOT), ROOT, path=tmp_path / "store")
+    assert engine._store is None  # built and closed: each process opens its own
+    create_app(engine, start_pool=False)
+    assert engine._store is None

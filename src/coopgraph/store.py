@@ -177,6 +177,12 @@ class Engine(ABC):
     #: the web process itself, without the hop to a query worker.
     lookups_in_process = False
 
+    @property
+    def in_memory(self) -> bool:
+        """Whether the data lives in this process's memory (and is copied into a forked
+        process that reads much of it), rather than on disk or in another server."""
+        return False
+
     @abstractmethod
     def evaluate(self, job: QueryJob) -> QueryReply:
         """Evaluate an outside query and write its result (runs in a sandbox worker)."""
@@ -234,6 +240,10 @@ class OxigraphEngine(Engine):
 
     name = "oxigraph"
     lookups_in_process = True
+
+    @property
+    def in_memory(self) -> bool:
+        return self.path is None
 
     def __init__(
         self, store: ox.Store | None = None, path: Path | None = None, **kwargs: Any
@@ -349,6 +359,10 @@ class RdflibEngine(Engine):
     """The dataset in an rdflib Dataset: slow, but the reference the others are checked against."""
 
     name = "rdflib"
+
+    @property
+    def in_memory(self) -> bool:
+        return True
 
     def __init__(self, dataset: Dataset, **kwargs: Any) -> None:
         super().__init__(**kwargs)

@@ -101,7 +101,8 @@ def create_app(
         app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
             app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops, x_prefix=hops
         )
-    describe.warm(state)  # before any fork: the processes share the figures
+    if engine.in_memory:
+        describe.warm(state)  # before any fork: the processes share the figures
     if start_pool:
         state.start_pool()
     return app

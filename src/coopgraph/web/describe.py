@@ -47,7 +47,8 @@ def warm(st: ServerState) -> None:
     Called before the server forks its processes: they inherit the figures. Counting in
     each forked process would make it read the whole in-memory store, and Oxigraph's reads
     write reference counts, so every page it read would be copied into that process (at
-    1M triples, 800 MB more per process).
+    1M triples, 800 MB more per process). Only for a store in memory: an on-disk store must
+    not be opened before a fork (its handle cannot cross one), and reading it copies nothing.
     """
     st.memoize("graph-names", st.engine.graph_names)
     st.memoize("quads", lambda: len(st.engine))
