@@ -92,6 +92,7 @@ class PoolStats:
     died: int = 0
     busy_refusals: int = 0
     spawned: int = 0
+    recycled: int = 0
     waiting: int = 0
     extra: dict[str, int] = field(default_factory=dict)
 
@@ -105,6 +106,11 @@ class Pool:
         workers: How many worker processes run jobs at the same time.
         max_waiting: How many jobs may wait for a worker before new ones are refused.
         queue_timeout: How long, in seconds, a job waits for a worker at most.
+        memory_limit: Bytes of private memory a worker may hold after a job; past it, the
+            worker is replaced by a fresh fork of the zygote (0: no limit). A forked worker
+            shares its parent's memory until it writes to it, and reading much of an
+            in-memory store writes to it (reference counts): without a limit, every worker
+            that once ran a large query keeps its own copy of much of the data.
     """
 
     def __init__(
@@ -113,6 +119,7 @@ class Pool:
         workers: int = 2,
         max_waiting: int = 16,
         queue_timeout: float = 5.0,
+        memory_limit: int = 0,
     ) -> None:
         if workers < 1:
             raise ValueError("a pool needs at least one worker")
@@ -120,6 +127,7 @@ class Pool:
         self._size = workers
         self._max_waiting = max_waiting
         self._queue_timeout = queue_timeout
+        self._memory_limit = memory_limit
         self._idle: list[_Worker] = []
         self._lock = threading.Lock()
         self._available = threading.Condition(self._lock)
@@ -197,7 +205,11 @@ class Pool:
         except BaseException:
             self._replace(worker)
             raise
-        self._release(worker)
+        if self._memory_limit and private_memory(worker.pid) > self._memory_limit:
+            self.stats.recycled += 1
+            self._replace(worker)
+        else:
+            self._release(worker)
         status, value = reply
         if status == "ok":
             return value
@@ -255,6 +267,21 @@ class Pool:
             raise SandboxError("the zygote did not hand over a worker")
         self.stats.spawned += 1
         return _Worker(int(message.decode("ascii")), Connection(fds[0]))
+
+
+def private_memory(pid: int) -> int:
+    """Bytes of memory that process ``pid`` holds alone (copied on write, or its own), from
+    /proc/PID/smaps_rollup; 0 when it cannot be read."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup", encoding="ascii") as rollup:
+            text = rollup.read()
+    except OSError:
+        return 0
+    total = 0
+    for line in text.splitlines():
+        if line.startswith(("Private_Clean:", "Private_Dirty:")):
+            total += int(line.split()[1]) * 1024
+    return total
 
 
 # ---------------------------------------------------------------------- child processes

@@ -157,6 +157,13 @@ SETTINGS: tuple[Setting, ...] = (
         "Worker processes that evaluate queries, per server process (each can be stopped).",
     ),
     Setting(
+        "worker_memory_mb",
+        0,
+        "Private memory (MB) a query worker may keep after a query; past it the worker is "
+        "replaced by a fresh one, which shares the data again (0: no limit). A limit keeps "
+        "memory down after large queries, and makes the next large query slower.",
+    ),
+    Setting(
         "max_waiting",
         32,
         "Queries that may wait for a free worker; beyond that the endpoint answers 503.",

@@ -81,4 +81,5 @@ def health() -> Response:
         queryWorkers=pool.size if pool else 0,
         queriesRun=pool.stats.jobs if pool else 0,
         queriesStopped=pool.stats.killed if pool else 0,
+        workersRecycled=pool.stats.recycled if pool else 0,
     )
