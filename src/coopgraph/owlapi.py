@@ -143,6 +143,8 @@ class OwlApiReport:
                 lines.append(file)
                 for f in (f for f in self.findings if f.file == file):
                     label = "loaded" if f.kind == "loaded" else f"{f.severity} {f.kind}"
+                    if f.what == KEPT:  # the OWL API's own text names another violation
+                        label += f" ({KEPT})"
                     lines.append(f"  {label}: {f.message}")
             lines.append(self.summary())
             return "\n".join(lines) + "\n"
