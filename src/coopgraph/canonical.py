@@ -14,13 +14,23 @@ so that the same graph is always written the same way, whoever saved it last:
   project does not know keeps the file's prefix; only the prefixes in use are written,
   sorted;
 - terms: a literal typed ``xsd:string`` is written plain (RDF 1.1 makes them one term; the
-  OWL API writes the type out, rdflib would not).
+  OWL API writes the type out, rdflib would not);
+- OWL's symmetric axioms between named terms (``owl:disjointWith``, ``owl:inverseOf``,
+  ...) are written from the smaller IRI, and the lists of OWL's set constructors
+  (``owl:members``, ``owl:unionOf``, ...) in IRI order, as the OWL API writes them;
+- files of ``data/`` and ``shapes/`` keep no OWL declarations (``a owl:Class``,
+  ``a owl:NamedIndividual``, a header-less ``[] a owl:Ontology``): the OWL API adds them
+  on saving, and they belong in ``ontology/``.
+
+These make a file saved by Protégé (the OWL API's Turtle writer) come back, once
+formatted, to the committed text, except for what was really changed.
 
 Comments do not survive, as with every RDF writer, Protégé's included: what a reader needs
 belongs in annotations (``rdfs:comment``, ``skos:definition``).
 
 The rewrite is safe: a file is rewritten only when its graph, read back from the new text,
-is isomorphic to the graph read from the old one; every file is read before any is
+is isomorphic to the graph read from the old one after the changes above (which keep the
+meaning, and drop only the declarations listed); every file is read before any is
 written, so a syntax error anywhere (reported with file, line and column) leaves every
 file as it was; and each file is replaced atomically.
 """

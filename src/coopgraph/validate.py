@@ -13,6 +13,7 @@ constraints run under :func:`coopgraph.safety.install_network_guard`.
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -173,21 +174,20 @@ def validate_project(
 ) -> ValidationReport:
     """Validate the project's ontology and data files with pyshacl-turbo over Oxigraph.
 
-    The fast path of ``coopgraph validate``: the files are parsed by Oxigraph (each in its
-    named graph, their union in the default graph, as the endpoint holds them) and
-    pyshacl-turbo reads the store natively; rdflib never holds the data. The report is the
-    one :func:`validate` gives (tests/test_validators.py compares them). A file that does
-    not parse is parsed again with rdflib, so that its error reads as everywhere else in
-    coopgraph (file, line, column).
+    The fast path of ``coopgraph validate``: Oxigraph parses every file into one graph
+    (pyshacl-turbo would validate each named graph of a store apart) and pyshacl-turbo
+    reads the store natively; rdflib never holds the data. Only when there are results is
+    a second store, one named graph per file, built to say which file each comes from. The
+    report is the one :func:`validate` gives (tests/test_validators.py compares them). A
+    file that Oxigraph rejects is parsed again with rdflib, so that its error reads as
+    everywhere else in coopgraph (file, line, column).
 
     ``progress`` is called as files load, as by :func:`coopgraph.load.build_dataset`, and
-    once more (with the shapes file) when validation starts.
+    once more (with :data:`SHAPES_NAME`) when validation starts.
 
     Raises:
         MissingFileError, LayoutError, ParseError: as :func:`coopgraph.load.build_dataset`.
     """
-    import time
-
     import pyoxigraph as ox
     import pyshacl_turbo
 
@@ -197,7 +197,6 @@ def validate_project(
     found = find_root(root or None)
     shapes = shapes if shapes is not None else load_shapes(found)
     sources = project_sources(found)
-    # One graph, the union: pyshacl-turbo validates each named graph of a store apart.
     store = ox.Store()
     started = time.perf_counter()
     for done, source in enumerate(sources, 1):
@@ -223,8 +222,8 @@ def validate_project(
     files_of: FileFinder = lambda focus, path, value: ()  # noqa: E731
     if (None, SH.result, None) in report_graph:  # which file each result comes from
         graphs = store_with_sources(sources, found)
-        shown = {ox.NamedNode(s.graph): relative(s.path, found) for s in sources if s.graph}
-        files_of = _store_file_finder(graphs, shown)
+        names = {ox.NamedNode(s.graph): relative(s.path, found) for s in sources if s.graph}
+        files_of = _store_file_finder(graphs, names)
     results = _results(report_graph, shapes, nsm, files_of)
     return ValidationReport(bool(conforms), results, report_graph, nsm)
 
