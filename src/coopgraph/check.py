@@ -55,6 +55,7 @@ from rdflib.term import Node
 from coopgraph.errors import CoopgraphError, FormatError, MissingFileError
 from coopgraph.load import ProjectDataset, build_dataset, load_files
 from coopgraph.project import GraphKind, find_root, relative
+from coopgraph.store import ox_to_rdflib, rdflib_to_ox
 from coopgraph.terms import short
 
 SEVERITIES = ("ERROR", "WARN", "INFO")
@@ -381,7 +382,10 @@ class _Run:
         self.store = ox.Store()
         for name in ds.kinds:
             graph = ox.NamedNode(str(name))
-            self.store.extend(ox.Quad(_ox(s), _ox(p), _ox(o), graph) for s, p, o in ds.graph(name))
+            self.store.extend(
+                ox.Quad(rdflib_to_ox(s), rdflib_to_ox(p), rdflib_to_ox(o), graph)
+                for s, p, o in ds.graph(name)
+            )
 
     def shown_files(self) -> list[str]:
         names = self.ds.kinds if self.checked is None else self.checked
@@ -398,7 +402,7 @@ class _Run:
         answer = self.store.query(check.query, prefixes=PREFIXES, **options)
         names = [v.value for v in answer.variables]
         for solution in answer:
-            row = {n: _rdflib(solution[n]) for n in names if solution[n] is not None}
+            row = {n: ox_to_rdflib(solution[n]) for n in names if solution[n] is not None}
             if "subject" in row:
                 yield row
 
@@ -541,32 +545,3 @@ def _show(node: Node | None, nsm: NamespaceManager) -> str:
     if isinstance(node, BNode):
         return "[ ]"
     return short(node, nsm)
-
-
-def _ox(node: Node) -> ox.NamedNode | ox.BlankNode | ox.Literal:
-    """An rdflib term as an Oxigraph term (blank nodes keep their ids)."""
-    if isinstance(node, URIRef):
-        return ox.NamedNode(str(node))
-    if isinstance(node, BNode):
-        return ox.BlankNode(str(node))
-    if isinstance(node, Literal):
-        if node.language:
-            return ox.Literal(str(node), language=node.language)
-        datatype = ox.NamedNode(str(node.datatype)) if node.datatype else None
-        return ox.Literal(str(node), datatype=datatype)
-    raise TypeError(f"not an RDF term: {node!r}")
-
-
-def _rdflib(term: object) -> Node:
-    """An Oxigraph term as an rdflib term."""
-    if isinstance(term, ox.NamedNode):
-        return URIRef(term.value)
-    if isinstance(term, ox.BlankNode):
-        return BNode(term.value)
-    if isinstance(term, ox.Literal):
-        if term.language:
-            return Literal(term.value, lang=term.language)
-        if term.datatype.value == str(XSD.string):
-            return Literal(term.value)
-        return Literal(term.value, datatype=URIRef(term.datatype.value))
-    return Literal(str(term))  # an RDF-star triple: never selected by the checks

@@ -47,7 +47,6 @@ from coopgraph.errors import CoopgraphError, FormatError, MissingFileError
 from coopgraph.project import data_files, find_root, ontology_files, relative
 
 FORMATS = ("text", "tsv", "json")
-SEVERITIES = ("ERROR", "WARN", "INFO")
 
 #: Where Debian installs the OWL API and the libraries it needs.
 JAVA_LIBRARY = Path("/usr/share/java")

@@ -43,8 +43,8 @@ from coopgraph.store import (
     QueryJob,
     QueryReply,
     Source,
-    _ox_to_rdflib,
     ox_reply,
+    ox_to_rdflib,
 )
 
 SELECT_TYPE = "application/sparql-results+json"
@@ -225,7 +225,7 @@ class RemoteEngine(Engine):
         answer = self._solutions(query)
         names = [v.value for v in answer.variables]
         return [
-            {n: _ox_to_rdflib(t) for n, t in zip(names, row, strict=True) if t is not None}
+            {n: ox_to_rdflib(t) for n, t in zip(names, row, strict=True) if t is not None}
             for row in answer
         ]
 
@@ -235,7 +235,7 @@ class RemoteEngine(Engine):
             graph.bind(prefix, namespace)
         response = self._ask(query, NTRIPLES)
         for quad in ox.parse(response.content, format=ox.RdfFormat.N_TRIPLES):
-            graph.add(tuple(_ox_to_rdflib(t) for t in quad.triple))  # type: ignore[arg-type]
+            graph.add(tuple(ox_to_rdflib(t) for t in quad.triple))  # type: ignore[arg-type]
         return graph
 
     def graph_names(self) -> list[str]:

@@ -297,7 +297,7 @@ class OxigraphEngine(Engine):
         answer = self._query(query)
         names = [v.value for v in answer.variables]
         return [
-            {n: _ox_to_rdflib(t) for n, t in zip(names, row, strict=True) if t is not None}
+            {n: ox_to_rdflib(t) for n, t in zip(names, row, strict=True) if t is not None}
             for row in answer
         ]
 
@@ -306,9 +306,7 @@ class OxigraphEngine(Engine):
         for prefix, namespace in self.prefixes.items():
             graph.bind(prefix, namespace)
         for t in self._query(query):
-            graph.add(
-                (_ox_to_rdflib(t.subject), _ox_to_rdflib(t.predicate), _ox_to_rdflib(t.object))
-            )
+            graph.add((ox_to_rdflib(t.subject), ox_to_rdflib(t.predicate), ox_to_rdflib(t.object)))
         return graph
 
     def graph_names(self) -> list[str]:
@@ -752,7 +750,22 @@ def _rdflib_plain(term: Node | None) -> results.PlainTerm | None:
     return ("literal", str(term), None, None)
 
 
-def _ox_to_rdflib(term: Any) -> Node:
+def rdflib_to_ox(node: Node) -> ox.NamedNode | ox.BlankNode | ox.Literal:
+    """An rdflib term as an Oxigraph term (a blank node keeps its id)."""
+    if isinstance(node, URIRef):
+        return ox.NamedNode(str(node))
+    if isinstance(node, BNode):
+        return ox.BlankNode(str(node))
+    if isinstance(node, Literal):
+        if node.language:
+            return ox.Literal(str(node), language=node.language)
+        datatype = ox.NamedNode(str(node.datatype)) if node.datatype else None
+        return ox.Literal(str(node), datatype=datatype)
+    raise TypeError(f"not an RDF term: {node!r}")
+
+
+def ox_to_rdflib(term: Any) -> Node:
+    """An Oxigraph term as an rdflib term (a plain literal for ``xsd:string``)."""
     if isinstance(term, ox.NamedNode):
         return URIRef(term.value)
     if isinstance(term, ox.BlankNode):

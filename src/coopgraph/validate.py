@@ -230,20 +230,11 @@ def validate_project(
 
 def _store_file_finder(store, shown: dict) -> FileFinder:
     """As :func:`_file_finder`, over the named graphs of an Oxigraph store."""
-    import pyoxigraph as ox
+    from coopgraph.store import rdflib_to_ox
 
     def term(node: Node | None):
-        if node is None:
-            return None
-        if isinstance(node, URIRef):
-            return ox.NamedNode(str(node))
-        if isinstance(node, BNode):
-            return None  # blank nodes are not shared between rdflib and the store
-        return ox.Literal(
-            str(node),
-            datatype=ox.NamedNode(str(node.datatype)) if node.datatype else None,
-            language=node.language,
-        )
+        # Blank nodes are not shared between rdflib and the store: they match anything.
+        return None if node is None or isinstance(node, BNode) else rdflib_to_ox(node)
 
     def holding(s, p, o) -> tuple[str, ...]:
         graphs = {q.graph_name for q in store.quads_for_pattern(s, p, o)}
