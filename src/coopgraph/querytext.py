@@ -91,6 +91,7 @@ class Scan:
         load: The first ``LOAD`` keyword, if any.
         from_clause: The first ``FROM`` keyword, if any.
         too_deep: Where the nesting first went past :data:`MAX_NESTING`, if it did.
+        is_lookup: The text is a lookup of one node's statements (see :func:`is_lookup`).
     """
 
     form: str | None
@@ -98,6 +99,7 @@ class Scan:
     load: Keyword | None
     from_clause: Keyword | None
     too_deep: Keyword | None = None
+    is_lookup: bool = False
 
     @property
     def is_update(self) -> bool:
@@ -119,8 +121,15 @@ def scan(text: str) -> Scan:
     form: str | None = None
     line, line_start = 1, 0
     depth = unary = 0
+    shapes: list[str] | None = []  # the tokens' shapes in _LOOKUP's terms; None: no lookup
     for match in _TOKEN.finditer(text):
         kind, token = match.lastgroup, match.group()
+        if shapes is not None:
+            shape = _lookup_shape(kind, token, shapes[-1] if shapes else "")
+            if shape is None:
+                shapes = None
+            elif shape:
+                shapes.append(shape)
         if kind == "other":
             depth += token in _OPEN
             depth -= token in _CLOSE and depth > 0
@@ -146,8 +155,14 @@ def scan(text: str) -> Scan:
         if newlines:
             line += newlines
             line_start = match.start() + match.group().rindex("\n") + 1
+    lookup = shapes is not None and _LOOKUP.fullmatch(" ".join(shapes) + " ") is not None
     return Scan(
-        form, found.get("SERVICE"), found.get("LOAD"), found.get("FROM"), found.get("nesting")
+        form,
+        found.get("SERVICE"),
+        found.get("LOAD"),
+        found.get("FROM"),
+        found.get("nesting"),
+        lookup,
     )
 
 
@@ -220,15 +235,7 @@ def is_lookup(text: str) -> bool:
     lookup of the statements about ``s``, which cannot run away. Anything else (a second
     pattern, a FILTER, a path, a sub-query, ORDER BY, GROUP BY, FROM ...) is not a lookup.
     """
-    shapes: list[str] = []
-    for match in _TOKEN.finditer(text):
-        kind, token = match.lastgroup, match.group()
-        shape = _lookup_shape(kind, token, shapes[-1] if shapes else "")
-        if shape is None:
-            return False
-        if shape:
-            shapes.append(shape)
-    return _LOOKUP.fullmatch(" ".join(shapes) + " ") is not None
+    return scan(text).is_lookup
 
 
 _LOOKUP_KEYWORDS = frozenset(

@@ -218,7 +218,7 @@ def _evaluate(
         truncated_link=request.url_root + "#limits",
     )
     started = time.monotonic()
-    if st.engine.lookups_in_process and not dataset[2] and querytext.is_lookup(job.query):
+    if st.engine.lookups_in_process and not dataset[2] and found.is_lookup:
         # The statements of one node: an index lookup that cannot run away, answered here
         # without the round trip to a query worker.
         with st.lock.read():
