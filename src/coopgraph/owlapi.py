@@ -44,7 +44,8 @@ from rdflib import Graph
 from rdflib.namespace import OWL, RDF
 
 from coopgraph.errors import CoopgraphError, FormatError, MissingFileError
-from coopgraph.project import data_files, find_root, ontology_files, relative
+from coopgraph.project import find_root, ontology_files, relative
+from coopgraph.store import project_sources
 
 FORMATS = ("text", "tsv", "json")
 
@@ -278,8 +279,9 @@ def run(
     catalog = project / "ontology" / "catalog-v001.xml"
     if not catalog.is_file():
         raise MissingFileError(f"{catalog}: no catalog; Protégé resolves imports through it")
-    modules = ontology_files(project)
-    context = [iri for iri in map(ontology_iri, modules) if iri]
+    sources = project_sources(project)  # each ontology module's graph is its ontology IRI
+    modules = set(ontology_files(project))
+    context = [s.graph for s in sources if s.path in modules and s.graph]
     if files:
         paths = [Path(f) for f in files]
         for path in paths:
@@ -287,8 +289,7 @@ def run(
                 raise MissingFileError(f"{path}: no such file")
         jobs = [("--ontology" if ontology_iri(p) else "--data", p) for p in paths]
     else:
-        jobs = [("--ontology", p) for p in modules]
-        jobs += [("--data", f.path) for f in data_files(project)]
+        jobs = [("--ontology" if s.path in modules else "--data", s.path) for s in sources]
     shown = {str(path): relative(path.resolve(), project) for _, path in jobs}
     arguments = ["--catalog", str(catalog)]
     for iri in context:
