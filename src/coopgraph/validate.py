@@ -236,22 +236,13 @@ def _store_file_finder(store, shown: dict) -> FileFinder:
         # Blank nodes are not shared between rdflib and the store: they match anything.
         return None if node is None or isinstance(node, BNode) else rdflib_to_ox(node)
 
-    def holding(s, p, o) -> tuple[str, ...]:
-        graphs = {q.graph_name for q in store.quads_for_pattern(s, p, o)}
+    def holding(s: Node, p: Node | None, o: Node | None) -> tuple[str, ...]:
+        if term(s) is None:
+            return ()
+        graphs = {q.graph_name for q in store.quads_for_pattern(term(s), term(p), term(o))}
         return tuple(sorted({shown[g] for g in graphs if g in shown}))
 
-    @cache
-    def files_of(focus: Node | None, path: Node | None, value: Node | None) -> tuple[str, ...]:
-        subject = term(focus)
-        if subject is None:
-            return ()
-        if isinstance(path, URIRef):
-            exact = holding(subject, term(path), term(value))
-            if exact:
-                return exact
-        return holding(subject, None, None)
-
-    return files_of
+    return _finder(holding)
 
 
 def _namespaces(ds: ProjectDataset, shapes: Graph) -> NamespaceManager:
@@ -302,27 +293,34 @@ def _result(
 
 
 def _file_finder(ds: ProjectDataset) -> FileFinder:
+    """The files of the dataset ``ds`` that a result is about (see :func:`_finder`)."""
+    asserted = [n for n in ds.asserted_graphs() if n in ds.files]
+
+    def holding(s: Node, p: Node | None, o: Node | None) -> tuple[str, ...]:
+        found = {ds.file_of(n) for n in asserted if (s, p, o) in ds.graph(n)}
+        return tuple(sorted(f for f in found if f))
+
+    return _finder(holding)
+
+
+def _finder(holding: Callable[[Node, Node | None, Node | None], tuple[str, ...]]) -> FileFinder:
     """Return a memoised function: (focus, path, value) -> the files to look at.
 
     These are the files holding the failing triple ``focus path value`` when the path is
     a single property; otherwise (or when no file holds it, as for a missing value) the
-    files in which the focus node is a subject.
+    files in which the focus node is a subject. ``holding`` names the files that hold a
+    triple pattern.
     """
-    asserted = [n for n in ds.asserted_graphs() if n in ds.files]
-
-    def holding(pattern: tuple[Node | None, Node | None, Node | None]) -> tuple[str, ...]:
-        found = {ds.file_of(n) for n in asserted if pattern in ds.graph(n)}
-        return tuple(sorted(f for f in found if f))
 
     @cache
     def files_of(focus: Node | None, path: Node | None, value: Node | None) -> tuple[str, ...]:
         if focus is None:
             return ()
         if isinstance(path, URIRef):
-            exact = holding((focus, path, value))
+            exact = holding(focus, path, value)
             if exact:
                 return exact
-        return holding((focus, None, None))
+        return holding(focus, None, None)
 
     return files_of
 
