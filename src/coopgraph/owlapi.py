@@ -217,7 +217,8 @@ def compiled(jars: Sequence[Path]) -> Path:
             f"javac (a Java JDK) is needed to build the OWL API check; {INSTALL_HINT}"
         )
     folder.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=folder.parent) as work:
+    # Built beside its place and renamed into it; what is left of a failed build goes.
+    with tempfile.TemporaryDirectory(dir=folder.parent, ignore_cleanup_errors=True) as work:
         (Path(work) / f"{PROGRAM}.java").write_bytes(source)
         run = subprocess.run(
             [
@@ -240,8 +241,6 @@ def compiled(jars: Sequence[Path]) -> Path:
         except OSError:  # another run built it meanwhile
             if not (folder / f"{PROGRAM}.class").is_file():
                 raise
-        else:
-            os.makedirs(work)  # for TemporaryDirectory's clean-up
     return folder
 
 
