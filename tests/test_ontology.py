@@ -9,6 +9,8 @@ import pytest
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS, OWL, RDF, RDFS, SKOS, XSD
 
+from coopgraph import dl
+
 ROOT = Path(__file__).resolve().parents[1]
 ONTOLOGY = ROOT / "ontology"
 COOP = "https://w3id.org/coopgraph/ontology#"
@@ -102,6 +104,20 @@ def test_no_xsd_date_or_gyear_in_an_owl_range() -> None:
     """xsd:date and xsd:gYear are outside the OWL 2 datatype map (DESIGN.md)."""
     graph = CORE + ALIGN
     assert not set(graph.objects(None, RDFS.range)) & {XSD.date, XSD.gYear}
+
+
+def test_days_and_years_in_data_are_annotation_values() -> None:
+    """A literal whose datatype is outside the OWL 2 datatype map (the data's xsd:date and
+    xsd:gYear) is the value of an annotation property, never of a data property: OWL 2 DL
+    forbids the latter, and HermiT in Protégé stops on it."""
+    annotation = set((CORE + ALIGN).subjects(RDF.type, OWL.AnnotationProperty))
+    outside = {
+        (p, o.datatype)
+        for _, p, o in _data()
+        if isinstance(o, Literal) and o.datatype and o.datatype not in dl.OWL2_DATATYPES
+    }
+    assert {XSD.date, XSD.gYear} <= {d for _, d in outside}, "the data has days and years"
+    assert sorted(p for p, _ in outside if p not in annotation) == []
 
 
 def test_the_catalog_resolves_every_import_to_a_file_with_that_ontology_iri() -> None:

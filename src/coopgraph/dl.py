@@ -13,9 +13,10 @@ The run, :func:`check`:
   ontology IRI or version IRI, as ``catalog-v001.xml`` does), and since every module is
   loaded anyway the import triples are not handed to owlready2, which would otherwise try
   to download them;
-- literals whose datatype is outside the OWL 2 datatype map (``xsd:date``, ``xsd:gYear``:
-  the design keeps them in data, checked by SHACL) are read by HermiT as opaque values;
-  they are counted in :attr:`DLReport.opaque_literals`;
+- the data's days and years (``xsd:date``, ``xsd:gYear``, outside the OWL 2 datatype map)
+  are values of annotation properties, which HermiT ignores; a literal of such a datatype
+  on a data property (in an extra file, say) is read as an opaque value and counted in
+  :attr:`DLReport.opaque_literals`;
 - owlready2's and Java's chatter is captured, never printed.
 
 HermiT says *whether* the graph is inconsistent, not why. :func:`explain_inconsistency`
@@ -576,11 +577,16 @@ def reasoner_input(ds: ProjectDataset) -> list[tuple[str | None, Graph]]:
 
 
 def opaque_literals(graph: Graph) -> dict[URIRef, int]:
-    """Count the literals whose datatype is outside the OWL 2 datatype map."""
+    """Count the literals whose datatype is outside the OWL 2 datatype map, on properties
+    that are not annotation properties (HermiT reads those as opaque values)."""
+    annotations = set(graph.subjects(RDF.type, OWL.AnnotationProperty)) | _ANNOTATIONS
     counts = Counter(
         o.datatype
-        for o in graph.objects()
-        if isinstance(o, Literal) and o.datatype is not None and o.datatype not in OWL2_DATATYPES
+        for _, p, o in graph
+        if isinstance(o, Literal)
+        and o.datatype is not None
+        and o.datatype not in OWL2_DATATYPES
+        and p not in annotations
     )
     return dict(sorted(counts.items()))
 
@@ -963,9 +969,10 @@ def render(report: DLReport, ds: ProjectDataset) -> str:
     lines.append(f"time: {report.seconds:.1f} s")
     if report.opaque_literals:
         counts = ", ".join(f"{d.n3(nm)} {c}" for d, c in report.opaque_literals.items())
+        total = sum(report.opaque_literals.values())
         lines.append(
-            f"note: HermiT read {sum(report.opaque_literals.values())} literals of datatypes "
-            f"outside the OWL 2 datatype map as opaque values ({counts})"
+            f"note: HermiT read {total} literal{'s' * (total != 1)} of datatypes outside the "
+            f"OWL 2 datatype map as opaque values ({counts})"
         )
     for explanation in report.explanations:
         lines.append("")

@@ -142,19 +142,19 @@ class COOP(DefinedNamespace):
     withinPlace: URIRef  # The subject place lies within the object place.
 
     # Datatype properties
-    date: URIRef  # The day on which the subject event happened, as an xsd:date (checked by the shapes).
-    earliestDate: URIRef  # The first day on which the subject event can have happened, where the sources bound its date without stating it (an xsd:date).
-    latestDate: URIRef  # The last day on which the subject event can have happened, where the sources bound its date without stating it (an xsd:date).
     ordinal: URIRef  # The position of the subject review in the series of reviews of its instrument.
     sessionNumber: URIRef  # The ordinal number of the subject session of an organ.
     value: URIRef  # The number that the subject figure gives, read together with its qualifier.
     valueText: URIRef  # The quantity in the words of the source, such as 'more than 50' or 'hundreds'.
-    year: URIRef  # The year in which the subject event happened, the subject instrument was concluded, or the subject office was opened, where only the year is known (an xsd:gYear).
 
     # Annotation properties
+    date: URIRef  # The day on which the subject event happened, as an xsd:date (checked by the shapes).
     derivedProperty: URIRef  # The property whose value a derivation explains: the value was not stated by a source but follows from other facts.
     derivedValue: URIRef  # The value (an IRI or a literal) that a derivation explains, where the property has several values and only this one is derived.
+    earliestDate: URIRef  # The first day on which the subject event can have happened, where the sources bound its date without stating it (an xsd:date).
+    latestDate: URIRef  # The last day on which the subject event can have happened, where the sources bound its date without stating it (an xsd:date).
     sourceFile: URIRef  # The path, relative to the data folder, of the text file that holds a source document's text.
+    year: URIRef  # The year in which the subject event happened, the subject instrument was concluded, or the subject office was opened, where only the year is known (an xsd:gYear).
 # fmt: on
 # --- END GENERATED ---
 

@@ -18,11 +18,11 @@ header (it is a named graph of triples about one source), so it is loaded the wa
 curator sees it in Protégé: into an ontology that imports the project's ontology modules,
 whose declarations tell the parser which property is an object and which a data property.
 
-Every finding is an ERROR except one kind, kept by design and listed as WARN: literals typed
-``xsd:date`` or ``xsd:gYear`` in the data. The OWL 2 datatype map lacks both types, so the
-OWL API flags each such literal (``UseOfDefinedDatatypeInLiteral``); DESIGN.md keeps days
-and years in these types, checked by the SHACL shapes, because they are what the sources
-state, where an ``xsd:dateTime`` would add a time of day that no source gives.
+Every finding but "loaded" is an ERROR. The data's days and years (``xsd:date``,
+``xsd:gYear``, types outside the OWL 2 datatype map) are values of annotation properties
+(``coop:date``, ``coop:year`` ...), which the DL profile leaves alone, as it leaves the
+``dcterms:issued`` of a source document; a data property with such a value is reported
+(``UseOfDefinedDatatypeInLiteral``).
 """
 
 from __future__ import annotations
@@ -30,7 +30,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import re
 import shutil
 import subprocess
 import tempfile
@@ -88,9 +87,6 @@ KINDS = {
     "OWL2_DL": ("ERROR", "OWL 2 DL profile violation"),
     "OWL2_RL": ("ERROR", "OWL 2 RL profile violation"),
 }
-#: Literals of the datatypes the data keeps by design though OWL 2's datatype map lacks them.
-KEPT_LITERAL = re.compile(r'"\^\^xsd:(date|gYear)(?![\w-])')
-KEPT = "literal of a datatype outside the OWL 2 datatype map, kept by design (DESIGN.md)"
 
 
 @dataclass(frozen=True)
@@ -124,12 +120,9 @@ class OwlApiReport:
         return self.count("ERROR") == 0
 
     def summary(self) -> str:
-        problems = [f for f in self.findings if f.kind != "loaded"]
-        counts = ", ".join(
-            f"{sum(1 for f in problems if f.severity == s)} {s}" for s in ("ERROR", "WARN")
-        )
+        errors = self.count("ERROR")
         files = f"{len(self.files)} file" + "s" * (len(self.files) != 1)
-        return f"coopgraph owlapi: OWL API 5 on {files} in {self.seconds:.1f} s: {counts}."
+        return f"coopgraph owlapi: OWL API 5 on {files} in {self.seconds:.1f} s: {errors} ERROR."
 
     def render(self, fmt: str = "text") -> str:
         """The report as text (grouped by file), TSV or JSON.
@@ -143,8 +136,6 @@ class OwlApiReport:
                 lines.append(file)
                 for f in (f for f in self.findings if f.file == file):
                     label = "loaded" if f.kind == "loaded" else f"{f.severity} {f.kind}"
-                    if f.what == KEPT:  # the OWL API's own text names another violation
-                        label += f" ({KEPT})"
                     lines.append(f"  {label}: {f.message}")
             lines.append(self.summary())
             return "\n".join(lines) + "\n"
@@ -352,12 +343,6 @@ def _java(arguments: Sequence[str], library: Path = JAVA_LIBRARY) -> list[tuple[
 
 def _finding(kind: str, file: str, message: str) -> Finding:
     severity, what = KINDS.get(kind, ("ERROR", kind))
-    if (
-        kind == "OWL2_DL"
-        and message.startswith("UseOfDefinedDatatypeInLiteral:")
-        and KEPT_LITERAL.search(message)
-    ):
-        severity, what = "WARN", KEPT
     return Finding(severity, kind, file, message, what)
 
 
