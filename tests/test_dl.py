@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import itertools
 import shutil
-import time
 from pathlib import Path
 
 import owlready2
@@ -146,13 +145,12 @@ def _explained(output: str) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def shipped(bundled) -> tuple[dl.DLReport, float]:
-    started = time.monotonic()
-    return dl.check(bundled), time.monotonic() - started
+def shipped(bundled) -> dl.DLReport:
+    return dl.check(bundled)
 
 
 def test_the_shipped_graph_is_consistent_with_no_unsatisfiable_class(bundled, shipped) -> None:
-    report, seconds = shipped
+    report = shipped
     assert report.consistent
     assert report.unsatisfiable == []
     assert report.ok and report.explanations == [] and report.unexplained == []
@@ -161,13 +159,12 @@ def test_the_shipped_graph_is_consistent_with_no_unsatisfiable_class(bundled, sh
     assert report.triples == len(bundled.merged())
     # the data's days and years are annotation values, which HermiT leaves alone
     assert report.opaque_literals == {}
-    assert seconds < 30
     # each run has a World of its own: owlready2's default world never sees the graph
     assert not [iri for iri in owlready2.default_world.ontologies if "coopgraph" in iri]
 
 
 def test_the_report_gives_verdict_unsatisfiable_classes_and_time(bundled, shipped) -> None:
-    text = dl.render(shipped[0], bundled)
+    text = dl.render(shipped, bundled)
     lines = text.splitlines()
     assert lines[0].startswith("HermiT (OWL 2 DL, through owlready2 ")
     assert "2 ontology modules, 12 data graphs" in lines[0]
