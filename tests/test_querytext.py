@@ -124,3 +124,40 @@ def test_a_lookup_of_one_node_is_recognised(text: str) -> None:
 )
 def test_anything_else_is_not_a_lookup(text: str) -> None:
     assert not querytext.is_lookup(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "name", "line", "column"),
+    [
+        ("SELECT * WHERE {\n  ?s ?p ?o .\n  SERVICE <http://x/> { } }", "SERVICE", 3, 3),
+        ("  # LOAD in a comment\n\n LOAD <http://x/>", "LOAD", 3, 2),
+        ('SELECT * WHERE { ?s ?p """a\nLOAD\nb""" . ?o.service <x> { } }', "SERVICE", 3, 11),
+        ("SELECT * FROM <g> WHERE { ?s ?p ?o }", "FROM", 1, 10),
+        ("SELECT *\r\nWHERE { ?s ?p 'it''s' } # FROM\n\tLOAD <x>", "LOAD", 3, 2),
+    ],
+)
+def test_a_keyword_is_found_with_its_line_and_column(
+    text: str, name: str, line: int, column: int
+) -> None:
+    found = querytext.scan(text)
+    keyword = {"SERVICE": found.service, "LOAD": found.load, "FROM": found.from_clause}[name]
+    assert keyword is not None and (keyword.line, keyword.column) == (line, column)
+    offset = sum(len(x) + 1 for x in text.split("\n")[: line - 1]) + column - 1
+    assert text[offset : offset + len(name)].upper() == name
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "SELECT ?p ?o WHERE { <a> ?p ?o }   \n\n",
+        "# a comment first\nSELECT ?p ?o WHERE { <a> ?p ?o } # and one after",
+        "\n\n  SELECT ?p ?o WHERE { <a> ?p ?o }",
+    ],
+)
+def test_white_space_and_comments_around_a_lookup_keep_it_a_lookup(text: str) -> None:
+    assert querytext.scan(text).is_lookup
+
+
+def test_a_keyword_inside_a_string_or_comment_is_not_one() -> None:
+    found = querytext.scan('SELECT * WHERE { ?s ?p """a\nLOAD\nb""" } # SERVICE <x>')
+    assert found.load is None and found.service is None and found.form == "SELECT"

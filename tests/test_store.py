@@ -21,6 +21,7 @@ from coopgraph.store import (
     TRIG,
     Engine,
     QueryJob,
+    _ox_plain,  # noqa: PLC2701 (the reference mapping)
     file_sources,
     open_engine,
     project_sources,
@@ -196,3 +197,51 @@ def test_a_store_on_disk_is_served_read_only(tmp_path: Path) -> None:
     with pytest.raises(QueryError, match="read-only"):
         engine.update(f"INSERT DATA {{ GRAPH <{G2}> {{ {SHARED} }} }}")
     assert len(engine) == 1
+
+
+TRICKY = """
+@prefix ex: <http://example.org/> .
+@prefix xsd: <http://www.w3.org/2001/XMLSchema#> .
+ex:s ex:p "plain", "typed string"^^xsd:string, "chat"@fr, "2016-05-23"^^xsd:date,
+    42, "quote \\" backslash \\\\ tab \\t newline \\n bell \\u0007", "ünïcødé ✓ 𝔸",
+    ex:o, _:b1, "</script>"@en-GB .
+ex:t ex:p ex:o .
+"""
+
+
+@pytest.mark.parametrize(
+    ("query", "cap"),
+    [
+        ("SELECT ?s ?p ?o WHERE { ?s ?p ?o } ORDER BY ?s ?o", 1000),
+        ("SELECT ?s ?o ?label WHERE { ?s ?p ?o OPTIONAL { ?o ?x ?label } }", 1000),
+        ("SELECT * WHERE { ?s ?p ?o }", 3),
+        ("SELECT ?nothing WHERE { ?s ?p ?o }", 1000),
+        ("SELECT * WHERE { ?s <http://example.org/none> ?o }", 1000),
+    ],
+    ids=["all-terms", "unbound", "cut-by-the-cap", "unbound-only", "empty"],
+)
+def test_oxigraph_writes_json_results_as_the_shared_writer_does(
+    tmp_path: Path, query: str, cap: int
+) -> None:
+    """The Oxigraph engine writes JSON results directly from its terms; the bytes are those
+    of the writer every engine shares (results.write_select), for every kind of term."""
+    path = tmp_path / "tricky.ttl"
+    path.write_text(TRICKY, encoding="utf-8")
+    engine = open_engine("oxigraph", file_sources([path]))
+    link = "http://127.0.0.1/#limits"
+    fast = engine.evaluate(QueryJob(query, "SELECT", results.JSON, cap, truncated_link=link))
+    answer = engine.store.query(query)  # the same store: the same blank node ids
+    variables = [v.value for v in answer.variables]
+    rows = [[_ox_plain(t) for t in row] for row in answer]
+    truncated = len(rows) > cap
+    expected = results.write_select(
+        results.JSON, variables, rows[:cap], link if truncated else None
+    )
+    assert fast.body == expected
+    assert (fast.count, fast.truncated) == (min(len(rows), cap), truncated)
+    assert json.loads(fast.body)["head"].get("link") == ([link] if truncated else None)
+    if query.startswith("SELECT ?s ?p ?o"):
+        values = {b["o"]["value"] for b in json.loads(fast.body)["results"]["bindings"]}
+        assert (
+            "ünïcødé ✓ 𝔸" in values and 'quote " backslash \\ tab \t newline \n bell \x07' in values
+        )

@@ -41,9 +41,8 @@ UPDATE_FORMS = (
 
 _TOKEN = re.compile(
     r"""
-      (?P<space>\s+)
-    | (?P<comment>\#[^\n\r]*)
-    | (?P<iri><[^<>"{}|^`\\\x00-\x20]*>)
+    (?:
+      (?P<iri><[^<>"{}|^`\\\x00-\x20]*>)
     | (?P<string>'''(?:[^'\\]|\\.|'(?!''))*'''
                |\"\"\"(?:[^"\\]|\\.|"(?!""))*\"\"\"
                |'(?:[^'\\\n\r]|\\.)*'
@@ -51,9 +50,13 @@ _TOKEN = re.compile(
     | (?P<var>[?$][\w\u00b7\u0300-\u036f\u203f-\u2040]+)
     | (?P<word>[\w.\-:%\\\u00b7\u0300-\u036f\u203f-\u2040]+)
     | (?P<other>.)
+    )
+    (?:\s+|\#[^\n\r]*)*  # the white space and comments after a token: skipped with it
     """,
     re.VERBOSE | re.DOTALL,
 )
+#: White space and comments before the first token.
+_SKIP = re.compile(r"(?:\s+|#[^\n\r]*)*")
 
 
 #: The deepest nesting accepted; hand-written and generated queries stay far below it.
@@ -117,13 +120,13 @@ def scan(text: str) -> Scan:
 
     An unterminated string or comment is left to the engine's parser to report.
     """
-    found: dict[str, Keyword] = {}
+    found: dict[str, int] = {}  # keyword (or "nesting") -> where it first is
     form: str | None = None
-    line, line_start = 1, 0
     depth = unary = 0
     shapes: list[str] | None = []  # the tokens' shapes in _LOOKUP's terms; None: no lookup
-    for match in _TOKEN.finditer(text):
-        kind, token = match.lastgroup, match.group()
+    for match in _TOKEN.finditer(text, _SKIP.match(text).end()):  # type: ignore[union-attr]
+        kind = match.lastgroup
+        token = match.group(kind)  # type: ignore[arg-type]
         if shapes is not None:
             shape = _lookup_shape(kind, token, shapes[-1] if shapes else "")
             if shape is None:
@@ -137,33 +140,38 @@ def scan(text: str) -> Scan:
         elif kind == "word":
             # "-" is a word character here (for prefixed names), so "- - -1" is words.
             unary += len(token) - len(token.lstrip("-"))
-        if max(depth, unary) > MAX_NESTING and "nesting" not in found:
-            found["nesting"] = Keyword(token[:1], line, match.start() - line_start + 1)
+            if ":" not in token:
+                # Without a colon the token is no prefixed name: SPARQL splits it at every
+                # punctuation mark ("?o.SERVICE" is "?o", ".", "SERVICE").
+                for part in _PART.finditer(token):
+                    word = part.group().upper()
+                    if word in _WATCHED and word not in found:
+                        found[word] = match.start(kind) + part.start()
+                    if form is None and word in _FORMS:
+                        form = word
+        if (depth > MAX_NESTING or unary > MAX_NESTING) and "nesting" not in found:
+            found["nesting"] = match.start(kind)
         if kind == "word" and token.strip("-") or kind in ("iri", "string", "var"):
             unary = 0
-        if kind == "word" and ":" not in token:
-            # Without a colon the token is no prefixed name: SPARQL splits it at every
-            # punctuation mark ("?o.SERVICE" is "?o", ".", "SERVICE").
-            for part in _PART.finditer(match.group()):
-                word = part.group().upper()
-                column = match.start() + part.start() - line_start + 1
-                if word in _WATCHED:
-                    found.setdefault(word, Keyword(word, line, column))
-                if form is None and word in _FORMS:
-                    form = word
-        newlines = match.group().count("\n")
-        if newlines:
-            line += newlines
-            line_start = match.start() + match.group().rindex("\n") + 1
     lookup = shapes is not None and _LOOKUP.fullmatch(" ".join(shapes) + " ") is not None
     return Scan(
         form,
-        found.get("SERVICE"),
-        found.get("LOAD"),
-        found.get("FROM"),
-        found.get("nesting"),
+        _keyword(text, "SERVICE", found),
+        _keyword(text, "LOAD", found),
+        _keyword(text, "FROM", found),
+        _keyword(text, "nesting", found),
         lookup,
     )
+
+
+def _keyword(text: str, name: str, found: dict[str, int]) -> Keyword | None:
+    """The keyword ``name`` found at an offset of ``text``, with its line and column."""
+    if name not in found:
+        return None
+    at = found[name]
+    line = text.count("\n", 0, at) + 1
+    column = at - (text.rfind("\n", 0, at) + 1) + 1
+    return Keyword(text[at] if name == "nesting" else name, line, column)
 
 
 def refuse_remote(found: Scan) -> None:
@@ -246,8 +254,6 @@ _NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
 
 def _lookup_shape(kind: str | None, token: str, previous: str) -> str | None:
     """What a token is in :data:`_LOOKUP`'s terms: "" to skip it, None when no lookup has it."""
-    if kind in ("space", "comment"):
-        return ""
     if kind == "iri":
         return "I" if previous in ("P", "BASE") else "T"
     if kind == "string":

@@ -19,7 +19,7 @@ both formats allow); CSV and TSV have no place for it, so the HTTP headers carry
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from xml.sax.saxutils import escape, quoteattr
 
 PlainTerm = tuple[str, ...] | tuple[str, str, str | None, str | None]
@@ -99,6 +99,42 @@ def _json_select(variables: Sequence[str], rows: Sequence[Row], link: str | None
     ]
     doc = {"head": head, "results": {"bindings": bindings}}
     return json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+#: JSON string quoting as ``json.dumps(..., ensure_ascii=False)`` does it (the C encoder).
+json_string = json.encoder.encode_basestring
+
+
+def json_literal(value: str, language: str | None, datatype: str | None) -> str:
+    """A literal as a JSON results term, written as text, as :func:`_json_term` writes it."""
+    if language:
+        return (
+            f'{{"type":"literal","value":{json_string(value)},"xml:lang":{json_string(language)}}}'
+        )
+    if datatype and datatype != XSD_STRING:
+        return (
+            f'{{"type":"literal","value":{json_string(value)},"datatype":{json_string(datatype)}}}'
+        )
+    return f'{{"type":"literal","value":{json_string(value)}}}'
+
+
+def json_select_text(
+    variables: Sequence[str], rows: Iterable[Sequence[str | None]], link: str | None
+) -> bytes:
+    """Write a JSON SELECT result from terms already written as JSON text (``None``: unbound).
+
+    The bytes are those of :func:`write_select` for the same terms; an engine that can write
+    its terms directly skips the plain terms and the dictionaries in between.
+    """
+    names = [json_string(v) + ":" for v in variables]
+    bindings = ",".join(
+        "{" + ",".join(n + t for n, t in zip(names, row, strict=True) if t is not None) + "}"
+        for row in rows
+    )
+    head = '{"vars":[' + ",".join(json_string(v) for v in variables) + "]"
+    if link:
+        head += ',"link":[' + json_string(link) + "]"
+    return ('{"head":' + head + '},"results":{"bindings":[' + bindings + "]}}").encode("utf-8")
 
 
 # ---------------------------------------------------------------------- XML

@@ -708,6 +708,13 @@ def ox_reply(answer: Any, job: QueryJob, prefixes: dict[str, str]) -> QueryReply
         return QueryReply(results.write_ask(job.media_type, bool(answer)), job.media_type, 1, False)
     if isinstance(answer, ox.QuerySolutions):
         names = [v.value for v in answer.variables]
+        if job.media_type == results.JSON:
+            json_rows = [[_ox_json(t) for t in row] for row in islice(answer, job.row_cap + 1)]
+            truncated = len(json_rows) > job.row_cap
+            json_rows = json_rows[: job.row_cap]
+            link = job.truncated_link if truncated else None
+            body = results.json_select_text(names, json_rows, link)
+            return QueryReply(body, job.media_type, len(json_rows), truncated)
         rows = [[_ox_plain(t) for t in row] for row in islice(answer, job.row_cap + 1)]
         truncated = len(rows) > job.row_cap
         rows = rows[: job.row_cap]
@@ -735,6 +742,20 @@ def _ox_plain(term: Any) -> results.PlainTerm | None:
     if isinstance(term, ox.Literal):
         return ("literal", term.value, term.language, term.datatype.value)
     return ("literal", str(term), None, None)  # an RDF-star triple term: shown as text
+
+
+def _ox_json(term: Any) -> str | None:
+    """A pyoxigraph term as a SPARQL JSON results term, written (as :func:`_ox_plain` and
+    the JSON writer would write it)."""
+    if term is None:
+        return None
+    if isinstance(term, ox.NamedNode):
+        return '{"type":"uri","value":' + results.json_string(term.value) + "}"
+    if isinstance(term, ox.Literal):
+        return results.json_literal(term.value, term.language, term.datatype.value)
+    if isinstance(term, ox.BlankNode):
+        return '{"type":"bnode","value":' + results.json_string(term.value) + "}"
+    return results.json_literal(str(term), None, None)  # an RDF-star triple term: as text
 
 
 def _rdflib_plain(term: Node | None) -> results.PlainTerm | None:

@@ -19,6 +19,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from coopgraph.settings import resolve
 from coopgraph.store import Engine
 from coopgraph.web import dataset, describe, errors, pages, protocol
+from coopgraph.web.replay import Replay
 from coopgraph.web.state import ServerState
 
 #: Types worth compressing (all text-like results and pages).
@@ -101,6 +102,9 @@ def create_app(
         app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
             app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops, x_prefix=hops
         )
+    replay = Replay(app.wsgi_app, lambda: state.version, int(values["cache_entries"]))
+    app.wsgi_app = replay  # type: ignore[method-assign]
+    state.replay = replay
     if engine.in_memory:
         describe.warm(state)  # before any fork: the processes share the figures
     if start_pool:

@@ -17,15 +17,19 @@ from __future__ import annotations
 import hmac
 import time
 from dataclasses import dataclass
+from functools import lru_cache
 from urllib.parse import parse_qsl
 
 from flask import Blueprint, Response, current_app, render_template, request
+from werkzeug.datastructures import MIMEAccept
+from werkzeug.http import http_date, parse_accept_header, quote_etag
+from werkzeug.sansio.utils import get_current_url
 
 from coopgraph import querytext
 from coopgraph.errors import QueryError
 from coopgraph.sandbox import DeadlineExceeded, JobFailed, PoolBusy, WorkerDied
 from coopgraph.store import QueryJob, QueryReply
-from coopgraph.web import media
+from coopgraph.web import media, replay
 from coopgraph.web.errors import ApiError
 from coopgraph.web.state import Failure, ServerState, evaluate_in_worker
 
@@ -101,7 +105,7 @@ def read_request(kind: str) -> ProtocolRequest:
         raise ApiError(414, f"the query string is longer than {limit} bytes; send it by POST")
     url_params = _parameters(request.query_string, "the query string")
     other = "update" if kind == "query" else "query"
-    if request.method == "GET":
+    if request.method in ("GET", "HEAD"):
         if kind == "update" or _single(url_params, "update") is not None:
             raise ApiError(
                 400, "SPARQL Update is never accepted by GET; POST it to /update with the token"
@@ -158,17 +162,26 @@ def sparql() -> Response:
     except QueryError as err:
         raise ApiError(400, str(err)) from None
     default_graphs, named_graphs, dataset_given = _dataset(req, found)
-    offers = media.GRAPH_TYPES if found.is_graph_query else media.RESULT_TYPES
-    names = media.GRAPH_NAMES if found.is_graph_query else media.RESULT_NAMES
-    media_type = media.negotiate(request.accept_mimetypes, offers, req.fmt, names)
+    media_type = _negotiated(request.environ.get("HTTP_ACCEPT", ""), found.is_graph_query, req.fmt)
     st = state()
     key = (req.query, media_type, req.default_graphs, req.named_graphs)
     etag = st.etag("sparql", *map(str, key))
-    if request.method == "GET" and _not_modified(etag, st):
+    if request.method in ("GET", "HEAD") and _not_modified(etag, st):
         return _not_modified_response(etag, st)
     dataset = (default_graphs, named_graphs, dataset_given)
     reply = st.cached(key) or _evaluate(st, req, found, media_type, key, dataset)
+    if request.method == "GET":
+        request.environ[replay.REPLAYABLE] = True
     return _reply_response(reply, etag, st)
+
+
+@lru_cache(maxsize=256)
+def _negotiated(accept: str, graph: bool, fmt: tuple[str, ...]) -> str:
+    """The media type of a query's answer, for one ``Accept`` header, kind of result and
+    ``format`` parameters (remembered: clients send few distinct headers)."""
+    offers = media.GRAPH_TYPES if graph else media.RESULT_TYPES
+    names = media.GRAPH_NAMES if graph else media.RESULT_NAMES
+    return media.negotiate(parse_accept_header(accept, MIMEAccept), offers, fmt, names)
 
 
 def _dataset(
@@ -179,7 +192,6 @@ def _dataset(
     The protocol's graph parameters win over the query's FROM clauses (SPARQL 1.1 Protocol,
     2.1.4). Every graph named must be one of the dataset's.
     """
-    known = set(state().memoize("graph-names", state().engine.graph_names))
     default, named = req.default_graphs, req.named_graphs
     given = bool(default or named)
     if found.from_clause is not None and not given:
@@ -188,6 +200,9 @@ def _dataset(
         except QueryError as err:
             raise ApiError(400, str(err)) from None
         default, named, given = tuple(from_default), tuple(from_named), True
+    if not given:
+        return default, named, given
+    known = set(state().memoize("graph-names", state().engine.graph_names))
     unknown = [g for g in (*default, *named) if g not in known]
     if unknown:
         raise ApiError(
@@ -215,7 +230,7 @@ def _evaluate(
         default_graphs=dataset[0],
         named_graphs=dataset[1],
         dataset_given=dataset[2],
-        truncated_link=request.url_root + "#limits",
+        truncated_link=_limits_link(request.scheme, request.host, request.root_path),
     )
     started = time.monotonic()
     if st.engine.lookups_in_process and not dataset[2] and found.is_lookup:
@@ -230,6 +245,12 @@ def _evaluate(
     current_app.logger.debug("query answered in %.3f s", time.monotonic() - started)
     st.remember(key, reply)
     return reply
+
+
+@lru_cache(maxsize=64)
+def _limits_link(scheme: str, host: str, root_path: str) -> str:
+    """Where the endpoint's limits are explained, for a result cut at the row cap."""
+    return get_current_url(scheme, host, root_path) + "#limits"
 
 
 def _in_worker(st: ServerState, job: QueryJob) -> QueryReply | Failure:
@@ -257,6 +278,9 @@ def _in_worker(st: ServerState, job: QueryJob) -> QueryReply | Failure:
 
 
 def _not_modified(etag: str, st: ServerState) -> bool:
+    environ = request.environ
+    if "HTTP_IF_NONE_MATCH" not in environ and "HTTP_IF_MODIFIED_SINCE" not in environ:
+        return False
     if request.if_none_match:
         return request.if_none_match.contains(etag)
     since = request.if_modified_since
@@ -270,10 +294,16 @@ def _not_modified_response(etag: str, st: ServerState) -> Response:
 
 
 def _caching_headers(response: Response, etag: str, st: ServerState) -> None:
-    response.set_etag(etag)
-    response.last_modified = int(st.modified)
-    response.headers["Cache-Control"] = "no-cache"
-    response.vary.add("Accept")
+    headers = response.headers
+    headers["ETag"] = quote_etag(etag)
+    headers["Last-Modified"] = _http_date(int(st.modified))
+    headers["Cache-Control"] = "no-cache"
+    headers["Vary"] = "Accept"
+
+
+@lru_cache(maxsize=4)
+def _http_date(seconds: int) -> str:
+    return http_date(seconds)
 
 
 def _reply_response(reply: QueryReply, etag: str, st: ServerState) -> Response:

@@ -108,6 +108,7 @@ class ServerState:
     cache: LRUCache[Any, QueryReply] = field(init=False)
     cache_lock: threading.Lock = field(default_factory=threading.Lock)
     memo: dict[str, Any] = field(default_factory=dict)
+    replay: Any = None  # the app's Replay middleware (coopgraph.web.replay), if any
 
     def __post_init__(self) -> None:
         self.cache = LRUCache(maxsize=max(1, int(self.settings["cache_entries"])))
@@ -150,6 +151,8 @@ class ServerState:
         self.modified = time.time()
         with self.cache_lock:
             self.cache.clear()
+        if self.replay is not None:
+            self.replay.clear()
         self.memo.clear()
 
     # ------------------------------------------------------------------ cache
