@@ -25,6 +25,7 @@ import re
 import shutil
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
@@ -220,6 +221,10 @@ class Engine(ABC):
 UNION_STRIP = "DELETE { ?s ?p ?o } WHERE { ?s ?p ?o FILTER EXISTS { GRAPH ?g { ?s ?p ?o } } }"
 UNION_FILL = "INSERT { ?s ?p ?o } WHERE { GRAPH ?g { ?s ?p ?o } }"
 _NAMED_COUNT = "SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } }"
+#: Whether a triple of the named graph ?g (bound when asked) is in another named graph.
+_SHARED_TRIPLE = "ASK { GRAPH ?g { ?s ?p ?o } GRAPH ?h { ?s ?p ?o } FILTER(?g != ?h) }"
+#: The query option that makes the default graph the union of the named graphs.
+_UNION = {"use_default_graph_as_union": True}
 _DIRECT = "SELECT ?s ?p ?o WHERE { ?s ?p ?o FILTER NOT EXISTS { GRAPH ?g { ?s ?p ?o } } }"
 
 
@@ -228,10 +233,20 @@ class OxigraphEngine(Engine):
 
     pyoxigraph 0.5 merges graphs as a multiset: with ``use_default_graph_as_union``, or with
     several ``default_graph`` / FROM graphs, a triple stated in two graphs matches twice
-    (oxigraph/oxigraph#1919, fixed after 0.5.13). So the engine keeps the union itself: the
-    store's default graph holds every distinct triple of the named graphs (:data:`UNION_FILL`,
-    run by Oxigraph, so it scales), besides the triples stated in the default graph itself;
-    a query that merges several graphs is evaluated over a store built for it.
+    (oxigraph/oxigraph#1919, fixed after 0.5.13). The union default graph is kept a set in
+    one of two ways, chosen when the data is loaded (:func:`_ox_fill`):
+
+    - when no triple is in two named graphs and the default graph itself is empty, which is
+      the common case (each source states its own triples), the multiset union *is* the set
+      union, and queries read it with ``use_default_graph_as_union`` (``union_stored``
+      False): nothing is copied, so loading takes half the time and the store half the
+      memory;
+    - otherwise the store's default graph holds every distinct triple of the named graphs
+      (:data:`UNION_FILL`, run by Oxigraph, so it scales), besides the triples stated in
+      the default graph itself (``union_stored`` True). An update always switches to this
+      way first, since it may state a triple a second time.
+
+    A query that merges several graphs is evaluated over a store built for it.
 
     An on-disk store (``path``) is opened read-only in each process that uses it, lazily: a
     RocksDB handle must not cross a fork (query workers and gunicorn workers are forks).
@@ -246,10 +261,15 @@ class OxigraphEngine(Engine):
         return self.path is None
 
     def __init__(
-        self, store: ox.Store | None = None, path: Path | None = None, **kwargs: Any
+        self,
+        store: ox.Store | None = None,
+        path: Path | None = None,
+        union_stored: bool = True,
+        **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.path = path
+        self.union_stored = union_stored
         self._store = store
         self._pid = os.getpid() if store is not None else 0
 
@@ -281,6 +301,8 @@ class OxigraphEngine(Engine):
         return merged, {"default_graph": ox.DefaultGraph(), "named_graphs": named}
 
     def _query(self, query: str, store: ox.Store | None = None, **args: Any) -> Any:
+        if not args and not self.union_stored:
+            args = _UNION
         try:
             return (store or self.store).query(query, **args)
         except SyntaxError as err:
@@ -331,6 +353,9 @@ class OxigraphEngine(Engine):
                 f"the store in {self.path.parent} is on disk and served read-only; "
                 "serve it in memory to accept updates"
             )
+        if not self.union_stored:
+            self.store.update(UNION_FILL)
+            self.union_stored = True
         self.store.update(UNION_STRIP)
         try:
             self.store.update(text)
@@ -350,6 +375,9 @@ class OxigraphEngine(Engine):
             for name in self.graph_names():
                 quads += self.store.quads_for_pattern(None, None, None, ox.NamedNode(name))
             return ox.serialize(quads, format=fmt, prefixes=prefixes)
+        if not self.union_stored:  # the union is the named graphs' triples, each once
+            triples = (ox.Triple(q.subject, q.predicate, q.object) for q in self.store)
+            return ox.serialize(triples, format=fmt, prefixes=prefixes)
         return self.store.dump(format=fmt, from_graph=ox.DefaultGraph(), prefixes=prefixes)
 
 
@@ -527,23 +555,22 @@ def open_engine(
             ParseError for a file that does not parse.
     """
     shown = {s.graph or str(s.path): _shown(s.path, root) for s in sources}
-    build = _digest(sources)
+    if kind == "oxigraph" and path is None:
+        with ThreadPoolExecutor(1) as pool:  # read the digest and prefixes while loading
+            build = pool.submit(_digest, sources)
+            found = pool.submit(_prefixes_of, sources, prefixes)
+            store = ox.Store()
+            stored = _ox_fill(store, sources, root)
+        meta = {"prefixes": found.result(), "files": shown, "build": build.result()}
+        return OxigraphEngine(store, union_stored=stored, **meta)
     if kind == "rdflib":
         ds = _rdflib_dataset(sources, root)
-        found = dict(prefixes or {})
-        found.update({p: str(n) for p, n in ds.namespaces() if p and p not in found})
-        return RdflibEngine(ds, prefixes=found, files=shown, build=build)
-    found = dict(prefixes or {})
-    for source in sources:
-        if source.media_type in (TURTLE, TRIG):
-            found.update({k: v for k, v in turtle_prefixes(source.path).items() if k not in found})
-    meta: dict[str, Any] = {"prefixes": found, "files": shown, "build": build}
+        names = dict(prefixes or {})
+        names.update({p: str(n) for p, n in ds.namespaces() if p and p not in names})
+        return RdflibEngine(ds, prefixes=names, files=shown, build=_digest(sources))
+    meta = {"prefixes": _prefixes_of(sources, prefixes), "files": shown, "build": _digest(sources)}
     if kind == "oxigraph":
-        if path is not None:
-            return _open_on_disk(Path(path), sources, root, meta)
-        store = ox.Store()
-        _ox_fill(store, sources, root)
-        return OxigraphEngine(store, **meta)
+        return _open_on_disk(Path(str(path)), sources, root, meta)
     if kind == "remote":
         from coopgraph.remote import open_remote
 
@@ -571,17 +598,18 @@ def _open_on_disk(
         )
     if marker.is_file() and data.is_dir():
         try:
-            built = json.loads(marker.read_text(encoding="utf-8")).get("build")
+            noted = json.loads(marker.read_text(encoding="utf-8"))
+            built, stored = noted.get("build"), noted.get("union") != "query"
         except (OSError, ValueError, AttributeError):
-            built = None
+            built, stored = None, True
         if built == meta["build"]:
-            return OxigraphEngine(path=data, reopened=True, **meta)
+            return OxigraphEngine(path=data, reopened=True, union_stored=stored, **meta)
     folder.mkdir(parents=True, exist_ok=True)
     loading = folder / f"store.loading-{os.getpid()}"
     shutil.rmtree(loading, ignore_errors=True)
     try:
         store = ox.Store(str(loading))
-        _ox_fill(store, sources, root)
+        stored = _ox_fill(store, sources, root)
         store.flush()
         del store  # closes RocksDB, so that the folder can be moved and reopened
         gc.collect()
@@ -589,32 +617,66 @@ def _open_on_disk(
         if data.exists():
             shutil.rmtree(data)
         loading.rename(data)
-        text = json.dumps({"build": meta["build"], "files": meta["files"]}, indent=2)
+        union = "stored" if stored else "query"
+        text = json.dumps(
+            {"build": meta["build"], "union": union, "files": meta["files"]}, indent=2
+        )
         partial = marker.with_suffix(".partial")
         partial.write_text(text + "\n", encoding="utf-8")
         partial.replace(marker)
     finally:
         shutil.rmtree(loading, ignore_errors=True)
-    return OxigraphEngine(path=data, **meta)
+    return OxigraphEngine(path=data, union_stored=stored, **meta)
 
 
 def store_with_sources(sources: Sequence[Source], root: Path | None = None) -> ox.Store:
-    """A new in-memory Oxigraph store holding ``sources``, each in its graph, and their
-    union in the default graph (as the endpoint's Oxigraph engine holds them).
+    """A new in-memory Oxigraph store holding ``sources``, each in its graph (to find which
+    files state a triple; the default graph is not filled with their union).
 
     Raises:
         ParseError: for a file that does not parse (Oxigraph's message).
     """
     store = ox.Store()
-    _ox_fill(store, sources, root)
+    for source in sources:
+        _ox_load(store, source, _shown(source.path, root))
     return store
 
 
-def _ox_fill(store: ox.Store, sources: Sequence[Source], root: Path | None) -> None:
-    """Load the sources into their graphs, then copy the union into the default graph."""
-    for source in sources:
-        _ox_load(store, source, _shown(source.path, root))
+def _ox_fill(store: ox.Store, sources: Sequence[Source], root: Path | None) -> bool:
+    """Load the sources into their graphs, then copy their union into the default graph
+    unless querying it as the union already gives each triple once (see
+    :class:`OxigraphEngine`); return whether it was copied.
+
+    Whether a triple is in two graphs is asked of each graph once it is loaded, in a second
+    thread while the next file is parsed (Oxigraph releases the GIL in both), so the check
+    adds little to the load: each pair of graphs is compared by the check of the later one.
+    """
+    # A source without a graph of its own (N-Quads, TriG) names its graphs in its text:
+    # then the graphs are compared all at once at the end.
+    whole = any(source.graph is None for source in sources)
+    with ThreadPoolExecutor(1) as pool:
+        checks = []
+        for source in sources:
+            _ox_load(store, source, _shown(source.path, root))
+            if not whole:
+                checks.append(pool.submit(_shares_a_triple, store, source.graph))
+        shared = any(check.result() for check in checks)
+    if not shared and whole:
+        shared = bool(store.query(_SHARED_TRIPLE))
+    if not shared and _default_graph_is_empty(store):
+        return False
     store.update(UNION_FILL)
+    return True
+
+
+def _shares_a_triple(store: ox.Store, graph: str) -> bool:
+    """Whether a triple of ``graph`` is also in another named graph."""
+    iri = ox.NamedNode(graph)
+    return bool(store.query(_SHARED_TRIPLE, substitutions={ox.Variable("g"): iri}))
+
+
+def _default_graph_is_empty(store: ox.Store) -> bool:
+    return next(iter(store.quads_for_pattern(None, None, None, ox.DefaultGraph())), None) is None
 
 
 def _rdflib_dataset(sources: Sequence[Source], root: Path | None) -> Dataset:
@@ -680,6 +742,15 @@ def turtle_prefixes(path: Path) -> dict[str, str]:
     with path.open(encoding="utf-8", errors="replace") as fh:
         head = fh.read(65536)
     return {m.group(1) or "": m.group(2) for m in _PREFIX_LINE.finditer(head) if m.group(1)}
+
+
+def _prefixes_of(sources: Sequence[Source], given: dict[str, str] | None) -> dict[str, str]:
+    """The ``given`` prefixes, then those the Turtle and TriG sources declare."""
+    found = dict(given or {})
+    for source in sources:
+        if source.media_type in (TURTLE, TRIG):
+            found.update({k: v for k, v in turtle_prefixes(source.path).items() if k not in found})
+    return found
 
 
 def _digest(sources: Sequence[Source]) -> str:
