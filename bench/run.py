@@ -50,6 +50,7 @@ from servers import (
     die_with_parent,
     free_port,
     http_get,
+    largest_process,
     tree_memory,
     wait_until,
 )
@@ -280,6 +281,8 @@ class TargetInfo:
     error: str | None = None
     coopgraph: bool = False
     store_pss: int | None = None
+    largest_rss: int | None = None
+    processes: int | None = None
 
 
 @dataclass
@@ -520,6 +523,7 @@ def serving(
             say(f"[{report.label}] {target.label} (pid {child.pid}) serving on {base}")
             yield child, base
             info.pss, info.rss = tree_memory(child.pid)
+            info.largest_rss, info.processes = largest_process(child.pid)
             if companion is not None:
                 info.store_pss = tree_memory(companion.pid)[0]
         finally:
@@ -802,11 +806,16 @@ def render_http(report: SizeReport, opts: Options) -> str:
     for name, info in report.targets.items():
         mine = [r for r in report.http if r.target == name]
         memory = fmb(info.pss) if info.pss else "–"
+        if info.pss and info.processes:
+            memory += f" in {info.processes} processes"
         if info.store_pss:
             memory += f" + {fmb(info.store_pss)} (its Oxigraph server)"
-        total = (info.pss or 0) + (info.store_pss or 0)
-        if info.coopgraph and total and judged:
-            memory = goal_cell(memory + f" (goal < {fmb(GOAL_MEMORY)})", total < GOAL_MEMORY)
+        if info.largest_rss:
+            largest = f"largest process {fmb(info.largest_rss)} RSS"
+            if info.coopgraph and judged:
+                good = info.largest_rss < GOAL_MEMORY
+                largest = goal_cell(largest + f" (goal < {fmb(GOAL_MEMORY)})", good)
+            memory += f"; {largest}"
         ready = ftime(info.ready_s) if info.ready_s is not None else "–"
         if not mine:
             rows.append([info.label, info.error or "no result", "", "", "", "", ready, memory])
@@ -847,7 +856,9 @@ def render_http(report: SizeReport, opts: Options) -> str:
         "seconds from start to the first answer (loading included). Memory: PSS summed over "
         "the server's processes after its rows (a gunicorn server is a master, its workers and "
         "their query workers; coopgraph's writes an access-log line per request, as its production "
-        "mode does, the hello world none). Errors: non-2xx answers and socket errors."
+        "mode does, the hello world none), and the RSS of the largest of them, which counts the "
+        "pages it shares with the others in full; the memory goal is for one serving process, "
+        "so it is judged on that RSS. Errors: non-2xx answers and socket errors."
     )
     if report.oxigraph_load_s is not None:
         text += f" `oxigraph load` took {ftime(report.oxigraph_load_s)} before its server started."

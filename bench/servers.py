@@ -222,3 +222,13 @@ def tree_memory(pid: int) -> tuple[int, int]:
     """
     pids = [pid, *descendants(pid)]
     return sum(_rollup(p, "Pss") for p in pids), sum(_rollup(p, "Rss") for p in pids)
+
+
+def largest_process(pid: int) -> tuple[int, int]:
+    """The largest RSS in bytes among ``pid`` and the processes below it, and their number.
+
+    RSS counts every page a process maps, shared or not: the most one process can be said
+    to hold.
+    """
+    pids = [pid, *descendants(pid)]
+    return max(_rollup(p, "Rss") for p in pids), len(pids)
