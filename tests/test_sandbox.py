@@ -1,10 +1,20 @@
-"""The query workers' pool: a worker that kept too much memory is replaced."""
+"""The query workers' pool: a worker that kept too much memory is replaced, and freed memory
+is given back to the system."""
 
 from __future__ import annotations
 
+import gc
 import os
+import subprocess
+import sys
+import time
+from pathlib import Path
 
+import pyoxigraph as ox
+
+from coopgraph import sandbox
 from coopgraph.sandbox import Pool, private_memory
+from tests.conftest import ROOT
 
 MB = 2**20
 _KEPT: list[bytearray] = []
@@ -35,3 +45,60 @@ def test_without_a_limit_a_worker_keeps_what_it_holds() -> None:
         assert pool.run(1, 10) == first
         assert private_memory(first) > 100 * MB
         assert pool.stats.recycled == 0
+
+
+def build_and_drop(size: int) -> None:
+    """Build an Oxigraph store of ``size`` triples, count over it, and drop it: its memory
+    is freed, but stays in the C heap until trimmed."""
+    store = ox.Store()
+    data = "".join(f'<http://e/s{i}> <http://e/p{i % 7}> "v{i}" .\n' for i in range(size))
+    store.bulk_load(data.encode(), format=ox.RdfFormat.N_TRIPLES)
+    list(store.query("SELECT ?p (COUNT(*) AS ?n) WHERE { ?s ?p ?o } GROUP BY ?p"))
+    del store, data
+    gc.collect()
+
+
+def churn(size: int) -> tuple[int, int]:
+    """A long job: answer the worker's pid and its private memory just after (bytes)."""
+    build_and_drop(size)
+    time.sleep(sandbox.TRIM_AFTER)
+    return os.getpid(), private_memory(os.getpid())
+
+
+def test_after_a_long_job_a_worker_gives_its_freed_memory_back() -> None:
+    """A worker trims the C heap after a job that ran long, so that it does not keep the
+    peak of its largest query."""
+    with Pool(churn, workers=1) as pool:
+        pid, during = pool.run(300_000, 60)
+        time.sleep(0.5)  # the trim follows the reply
+        after = private_memory(pid)
+    assert during - after > 50 * MB, (during // MB, after // MB)
+
+
+BUILD = """
+import os, sys
+from coopgraph.sandbox import private_memory
+from coopgraph.store import file_sources, open_engine
+from coopgraph.web import create_app
+from tests.test_sandbox import build_and_drop
+build_and_drop(300_000)
+before = private_memory(os.getpid())
+create_app(open_engine("oxigraph", file_sources([sys.argv[1]])), start_pool=False)
+print(before, private_memory(os.getpid()))
+"""
+
+
+def test_free_memory_is_given_back_before_the_server_forks(tmp_path: Path) -> None:
+    """Building the app trims the C heap, so that the processes forked from it (gunicorn's
+    workers, the query workers) do not each carry what loading and counting freed."""
+    small = tmp_path / "small.ttl"
+    small.write_text("<http://e/s> <http://e/p> 1 .\n", encoding="utf-8")
+    done = subprocess.run(
+        [sys.executable, "-c", BUILD, str(small)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    before, after = map(int, done.stdout.split())
+    assert before - after > 50 * MB, (before // MB, after // MB)

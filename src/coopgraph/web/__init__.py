@@ -16,6 +16,7 @@ from flask_compress import Compress
 from flask_cors import CORS
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from coopgraph.sandbox import release_free_memory
 from coopgraph.settings import resolve
 from coopgraph.store import Engine
 from coopgraph.web import dataset, describe, errors, pages, protocol
@@ -107,6 +108,7 @@ def create_app(
     state.replay = replay
     if engine.in_memory:
         describe.warm(state)  # before any fork: the processes share the figures
+    release_free_memory()  # what loading and counting freed is not inherited by the forks
     if start_pool:
         state.start_pool()
     return app

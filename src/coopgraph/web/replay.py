@@ -28,7 +28,7 @@ from cachetools import LRUCache
 #: The environ key a handler sets (to True) on a response that may be replayed.
 REPLAYABLE = "coopgraph.replayable"
 #: The largest body kept, in bytes (a larger one costs its transfer more than the app).
-MAX_BODY = 64 * 1024
+MAX_BODY = 32 * 1024
 #: The request headers a response may depend on (besides the path and query string).
 KEYED = (
     "HTTP_HOST",
