@@ -177,6 +177,9 @@ class Engine(ABC):
     #: Whether a bounded lookup (:func:`coopgraph.querytext.is_lookup`) may be answered in
     #: the web process itself, without the hop to a query worker.
     lookups_in_process = False
+    #: Whether several threads may read at once, each on a core of its own (the engine
+    #: releases the GIL while it evaluates).
+    parallel_reads = False
 
     @property
     def in_memory(self) -> bool:
@@ -255,6 +258,7 @@ class OxigraphEngine(Engine):
 
     name = "oxigraph"
     lookups_in_process = True
+    parallel_reads = True
 
     @property
     def in_memory(self) -> bool:
