@@ -191,3 +191,47 @@ def test_the_fast_path_on_a_broken_bundled_graph(project):
     conforms, results = _fast_equals_reference(project)
     assert not conforms
     assert {row[1] for row in results} >= {"shp:date-datatype", "shp:agreement-two-parties"}
+
+
+def test_the_fast_path_validates_an_rdflib_turbo_dataset_in_place():
+    """The installed rdflib-turbo and pyshacl-turbo are built from the same engine sources,
+    so `coopgraph validate` hands pyshacl-turbo a native dataset it reads without a copy."""
+    import rdflib_turbo
+
+    from coopgraph import validate as module
+
+    assert module._rdflib_turbo_pairs()
+    assert isinstance(module._native_graph(), rdflib_turbo.Dataset)
+
+
+def test_without_rdflib_turbo_the_fast_path_reads_an_oxigraph_store(project, monkeypatch):
+    """With an rdflib-turbo that does not pair with pyshacl-turbo (or none), the files go
+    into an Oxigraph store instead, and the report is the same."""
+    import pyoxigraph as ox
+
+    from coopgraph import validate as module
+
+    monkeypatch.setattr(module, "_rdflib_turbo_pairs", lambda: False)
+    assert isinstance(module._native_graph(), ox.Store)
+    path = project / "data" / "002_04716fd2df2bc222.ttl"
+    path.write_text(
+        path.read_text(encoding="utf-8").replace(
+            '"2016-05-23"^^xsd:date', '"2016-13-23"^^xsd:date'
+        ),
+        encoding="utf-8",
+    )
+    conforms, results = _fast_equals_reference(project)
+    assert not conforms and "shp:date-datatype" in {row[1] for row in results}
+
+
+@pytest.mark.parametrize("pairs", [True, False], ids=["rdflib-turbo", "oxigraph"])
+def test_a_file_the_native_parser_rejects_is_reported_with_its_place(project, monkeypatch, pairs):
+    from coopgraph import validate as module
+    from coopgraph.errors import ParseError
+
+    monkeypatch.setattr(module, "_rdflib_turbo_pairs", lambda: pairs)
+    path = project / "data" / "002_04716fd2df2bc222.ttl"
+    path.write_text(path.read_text(encoding="utf-8") + "\nthis is not turtle .\n", encoding="utf-8")
+    with pytest.raises(ParseError) as caught:
+        validate_project(project)
+    assert str(caught.value).startswith("data/002_04716fd2df2bc222.ttl:")
