@@ -119,7 +119,7 @@ def measure_engine(name: str, root: Path, repeat: int, word: str, store_dir: Pat
 
 def measure_validate(root: Path, validator: str) -> dict:
     """``coopgraph validate`` with ``validator``: pySHACL over rdflib's load of the
-    project, or pyshacl-turbo over Oxigraph's (its fast path, whose time includes parsing
+    project, or pyshacl-turbo over a native graph (its fast path, whose time includes parsing
     the files)."""
     from coopgraph.load import build_dataset, load_shapes
     from coopgraph.validate import validate, validate_project

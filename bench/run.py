@@ -775,7 +775,7 @@ def render_checks(report: SizeReport) -> str:
                 (
                     f"rdflib load {ftime(v['load_s'])}"
                     if v["load_s"] is not None
-                    else "Oxigraph parse included"
+                    else "native parse included"
                 )
                 + f", peak {fmb(v['peak_rss'])}",
                 f"{'conforms' if v['conforms'] else 'DOES NOT CONFORM'}, {v['results']} results",
