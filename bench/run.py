@@ -47,10 +47,10 @@ from servers import (
     BenchError,
     Child,
     Children,
+    TreeMemory,
     die_with_parent,
     free_port,
     http_get,
-    largest_process,
     tree_memory,
     wait_until,
 )
@@ -65,6 +65,9 @@ GOAL_SIZE = 1_000_000
 GOAL_LOAD_S = 3.0
 GOAL_QUERY_S = 0.3
 GOAL_VALIDATE_S = 10.0
+GOAL_MEMORY = 600 * 1024 * 1024
+GOAL_VS_PEER = 10.0
+GOAL_VS_CEILING = 0.8
 
 
 def validators() -> tuple[tuple[str, ...], str]:
@@ -72,11 +75,6 @@ def validators() -> tuple[tuple[str, ...], str]:
     from coopgraph.validate import VALIDATORS, default_validator
 
     return VALIDATORS, default_validator()
-
-
-GOAL_MEMORY = 600 * 1024 * 1024
-GOAL_VS_PEER = 10.0
-GOAL_VS_CEILING = 0.8
 
 
 # --------------------------------------------------------------------------- options
@@ -275,14 +273,11 @@ class HttpRow:
 class TargetInfo:
     label: str
     ready_s: float | None = None
-    pss: int | None = None
-    rss: int | None = None
+    memory: TreeMemory | None = None
     rows: dict[str, int | None] = field(default_factory=dict)
     error: str | None = None
     coopgraph: bool = False
     store_pss: int | None = None
-    largest_rss: int | None = None
-    processes: int | None = None
 
 
 @dataclass
@@ -396,7 +391,7 @@ def bench_inproc(
         with remote_store(engine, children, work, opts) as (env, companion):
             result = measure_child(children, f"inproc-{engine}", argv, opts.timeout, work, env)
             if isinstance(result, dict) and companion is not None:
-                result["store_pss"] = tree_memory(companion.pid)[0]
+                result["store_pss"] = tree_memory(companion.pid).pss
         report.inproc[engine] = result if isinstance(result, dict) else {"skipped": result}
     if not opts.validate:
         report.validate = "skipped (--no-validate)"
@@ -522,10 +517,9 @@ def serving(
             )
             say(f"[{report.label}] {target.label} (pid {child.pid}) serving on {base}")
             yield child, base
-            info.pss, info.rss = tree_memory(child.pid)
-            info.largest_rss, info.processes = largest_process(child.pid)
+            info.memory = tree_memory(child.pid)
             if companion is not None:
-                info.store_pss = tree_memory(companion.pid)[0]
+                info.store_pss = tree_memory(companion.pid).pss
         finally:
             children.stop(child)
 
@@ -805,15 +799,14 @@ def render_http(report: SizeReport, opts: Options) -> str:
     judged = at_goal_size(report)
     for name, info in report.targets.items():
         mine = [r for r in report.http if r.target == name]
-        memory = fmb(info.pss) if info.pss else "–"
-        if info.pss and info.processes:
-            memory += f" in {info.processes} processes"
+        mem = info.memory
+        memory = f"{fmb(mem.pss)} in {mem.processes} processes" if mem else "–"
         if info.store_pss:
             memory += f" + {fmb(info.store_pss)} (its Oxigraph server)"
-        if info.largest_rss:
-            largest = f"largest process {fmb(info.largest_rss)} RSS"
+        if mem:
+            largest = f"largest process {fmb(mem.largest_rss)} RSS"
             if info.coopgraph and judged:
-                good = info.largest_rss < GOAL_MEMORY
+                good = mem.largest_rss < GOAL_MEMORY
                 largest = goal_cell(largest + f" (goal < {fmb(GOAL_MEMORY)})", good)
             memory += f"; {largest}"
         ready = ftime(info.ready_s) if info.ready_s is not None else "–"

@@ -203,32 +203,43 @@ def descendants(pid: int) -> list[int]:
     return found
 
 
-def _rollup(pid: int, field_name: str) -> int:
+def _rollup(pid: int) -> dict[str, int]:
+    """The fields of /proc/PID/smaps_rollup, in bytes (empty when it cannot be read)."""
     try:
         text = Path(f"/proc/{pid}/smaps_rollup").read_text()
     except OSError:
-        return 0
+        return {}
+    fields = {}
     for line in text.splitlines():
-        if line.startswith(field_name + ":"):
-            return int(line.split()[1]) * 1024
-    return 0
+        name, _, rest = line.partition(":")
+        parts = rest.split()
+        if len(parts) == 2 and parts[1] == "kB":
+            fields[name] = int(parts[0]) * 1024
+    return fields
 
 
-def tree_memory(pid: int) -> tuple[int, int]:
-    """Memory of ``pid`` and every process below it: (PSS, RSS) in bytes.
+@dataclass(frozen=True)
+class TreeMemory:
+    """Memory of a process and every process below it, in bytes.
 
-    PSS splits the pages that forked processes share among them, so the sum of PSS is the
-    memory the tree really holds; the sum of RSS counts shared pages once per process.
+    Attributes:
+        pss: PSS summed over the processes. PSS splits the pages that forked processes
+            share among them, so the sum is the memory the tree really holds.
+        largest_rss: The largest RSS of one process. RSS counts every page a process maps,
+            shared or not: the most one process can be said to hold.
+        processes: How many processes there are.
     """
-    pids = [pid, *descendants(pid)]
-    return sum(_rollup(p, "Pss") for p in pids), sum(_rollup(p, "Rss") for p in pids)
+
+    pss: int
+    largest_rss: int
+    processes: int
 
 
-def largest_process(pid: int) -> tuple[int, int]:
-    """The largest RSS in bytes among ``pid`` and the processes below it, and their number.
-
-    RSS counts every page a process maps, shared or not: the most one process can be said
-    to hold.
-    """
-    pids = [pid, *descendants(pid)]
-    return max(_rollup(p, "Rss") for p in pids), len(pids)
+def tree_memory(pid: int) -> TreeMemory:
+    """The memory of ``pid`` and every process below it (each process read once)."""
+    rollups = [_rollup(p) for p in [pid, *descendants(pid)]]
+    return TreeMemory(
+        pss=sum(r.get("Pss", 0) for r in rollups),
+        largest_rss=max(r.get("Rss", 0) for r in rollups),
+        processes=len(rollups),
+    )

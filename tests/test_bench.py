@@ -173,6 +173,8 @@ def test_http_rows_for_every_target(smoke: Run) -> None:
             row = rows[scenario]
             assert _ok(row), row
             assert _TIME.match(row[3]) and _TIME.match(row[4]), row
+    memory = smoke.rows("coopgraph oxigraph")[0][7]
+    assert re.fullmatch(r"[\d,]+ MB in \d+ processes; largest process [\d,]+ MB RSS", memory)
     assert "Servers disagree" not in smoke.out
     assert re.search(r"runs on the same \d+ cores as the server", smoke.out)
 
