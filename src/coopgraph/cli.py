@@ -150,7 +150,7 @@ def validate(session: Session, fmt: str | None, inferred: bool, validator: str |
     if validator == "auto":
         validator = default_validator()
     if validator == "pyshacl-turbo" and not inferred:
-        # The fast path: Oxigraph parses, pyshacl-turbo reads the store; the same report.
+        # The fast path: the files parsed natively, pyshacl-turbo reads them; the same report.
         report = validate_project(settings["root"] or None, progress=_progress(settings))
     else:
         ds = session.load(settings)

@@ -562,7 +562,7 @@ def open_engine(
     if kind == "oxigraph" and path is None:
         with ThreadPoolExecutor(1) as pool:  # read the digest and prefixes while loading
             build = pool.submit(_digest, sources)
-            found = pool.submit(_prefixes_of, sources, prefixes)
+            found = pool.submit(source_prefixes, sources, prefixes)
             store = ox.Store()
             stored = _ox_fill(store, sources, root)
         meta = {"prefixes": found.result(), "files": shown, "build": build.result()}
@@ -572,7 +572,11 @@ def open_engine(
         names = dict(prefixes or {})
         names.update({p: str(n) for p, n in ds.namespaces() if p and p not in names})
         return RdflibEngine(ds, prefixes=names, files=shown, build=_digest(sources))
-    meta = {"prefixes": _prefixes_of(sources, prefixes), "files": shown, "build": _digest(sources)}
+    meta = {
+        "prefixes": source_prefixes(sources, prefixes),
+        "files": shown,
+        "build": _digest(sources),
+    }
     if kind == "oxigraph":
         return _open_on_disk(Path(str(path)), sources, root, meta)
     if kind == "remote":
@@ -748,7 +752,9 @@ def turtle_prefixes(path: Path) -> dict[str, str]:
     return {m.group(1) or "": m.group(2) for m in _PREFIX_LINE.finditer(head) if m.group(1)}
 
 
-def _prefixes_of(sources: Sequence[Source], given: dict[str, str] | None) -> dict[str, str]:
+def source_prefixes(
+    sources: Sequence[Source], given: dict[str, str] | None = None
+) -> dict[str, str]:
     """The ``given`` prefixes, then those the Turtle and TriG sources declare."""
     found = dict(given or {})
     for source in sources:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -163,7 +163,7 @@ def validate(
     install_network_guard()
     data = ds.merged(include_inferred=include_inferred)
     conforms, report_graph, _ = engine(data, shacl_graph=shapes, inplace=True, **_OPTIONS)
-    nsm = _namespaces(ds, shapes)
+    nsm = _namespaces(ds.namespaces(), shapes.namespaces())
     results = _results(report_graph, shapes, nsm, _file_finder(ds))
     return ValidationReport(bool(conforms), results, report_graph, nsm)
 
@@ -193,7 +193,7 @@ def validate_project(
     import pyshacl_turbo
 
     from coopgraph.project import find_root, relative
-    from coopgraph.store import project_sources, store_with_sources, turtle_prefixes
+    from coopgraph.store import project_sources, source_prefixes, store_with_sources
 
     found = find_root(root or None)
     shapes = shapes if shapes is not None else load_shapes(found)
@@ -218,12 +218,7 @@ def validate_project(
     install_network_guard()
     conforms, report_graph, _ = pyshacl_turbo.validate(data, shacl_graph=shapes, **_OPTIONS)
     del data
-    nsm = NamespaceManager(Graph(), bind_namespaces="none")
-    for source in sources:
-        for prefix, namespace in turtle_prefixes(source.path).items():
-            nsm.bind(prefix, namespace, override=False)
-    for prefix, namespace in shapes.namespaces():
-        nsm.bind(prefix, namespace, override=False)
+    nsm = _namespaces(source_prefixes(sources).items(), shapes.namespaces())
     files_of: FileFinder = lambda focus, path, value: ()  # noqa: E731
     if (None, SH.result, None) in report_graph:  # which file each result comes from
         graphs = store_with_sources(sources, found)
@@ -280,11 +275,12 @@ def _store_file_finder(store, shown: dict) -> FileFinder:
     return _finder(holding)
 
 
-def _namespaces(ds: ProjectDataset, shapes: Graph) -> NamespaceManager:
-    """Return the prefixes of the data and of the shapes, for writing nodes."""
+def _namespaces(*bindings: Iterable[tuple[str, Any]]) -> NamespaceManager:
+    """The prefixes of the data and of the shapes, for writing nodes (the first binding of
+    a prefix wins)."""
     nsm = NamespaceManager(Graph(), bind_namespaces="none")
-    for graph in (ds, shapes):
-        for prefix, namespace in graph.namespaces():
+    for pairs in bindings:
+        for prefix, namespace in pairs:
             nsm.bind(prefix, namespace, override=False)
     return nsm
 
