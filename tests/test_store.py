@@ -48,18 +48,21 @@ def bundled_engine(request, root: Path) -> Engine:
 @pytest.fixture(params=LOCAL)
 def small(request, tmp_path: Path) -> Engine:
     """Three graphs: the shared triple in g1 and g2, one more triple in each of g1 and g3."""
-    path = tmp_path / "small.nq"
-    path.write_text(
-        f"{SHARED} <{G1}> .\n"
-        f"{SHARED} <{G2}> .\n"
-        f'<http://example.org/s> <http://example.org/p> "one" <{G1}> .\n'
-        f'<http://example.org/s> <http://example.org/p> "three" <{G3}> .\n',
-        encoding="utf-8",
+    path = _nquads(
+        tmp_path,
+        f"{SHARED} <{G1}> .",
+        f"{SHARED} <{G2}> .",
+        f'<http://example.org/s> <http://example.org/p> "one" <{G1}> .',
+        f'<http://example.org/s> <http://example.org/p> "three" <{G3}> .',
     )
     return open_engine(request.param, file_sources([path]))
 
 
 def test_the_default_graph_counts_each_triple_once(bundled_engine: Engine, bundled) -> None:
+    if bundled_engine.name == "oxigraph":
+        # The bundled sources state some triples in two or three graphs, and the check run
+        # beside the load of each graph sees it: the union is stored as a set.
+        assert bundled_engine.union_stored is True
     distinct = len(bundled.merged())
     assert count(bundled_engine) == distinct
     assert len(bundled_engine.dump(NTRIPLES).decode().splitlines()) == distinct
@@ -250,13 +253,12 @@ def test_oxigraph_writes_json_results_as_the_shared_writer_does(
 @pytest.fixture(params=LOCAL)
 def disjoint(request, tmp_path: Path) -> Engine:
     """Three graphs that share no triple (the usual case: each source states its own)."""
-    path = tmp_path / "disjoint.nq"
-    path.write_text(
-        f"{SHARED} <{G1}> .\n"
-        f'<http://example.org/s> <http://example.org/p> "one" <{G1}> .\n'
-        f'<http://example.org/s> <http://example.org/p> "two" <{G2}> .\n'
-        f'<http://example.org/s> <http://example.org/p> "three" <{G3}> .\n',
-        encoding="utf-8",
+    path = _nquads(
+        tmp_path,
+        f"{SHARED} <{G1}> .",
+        f'<http://example.org/s> <http://example.org/p> "one" <{G1}> .',
+        f'<http://example.org/s> <http://example.org/p> "two" <{G2}> .',
+        f'<http://example.org/s> <http://example.org/p> "three" <{G3}> .',
     )
     return open_engine(request.param, file_sources([path]))
 
