@@ -281,17 +281,14 @@ def release_free_memory() -> None:
     triples; a process forked afterwards would carry them too. Elsewhere than glibc, does
     nothing.
     """
-    trim = _malloc_trim()
-    if trim is not None:
-        trim(0)
+    with contextlib.suppress(OSError, AttributeError):
+        _libc().malloc_trim(0)
 
 
 @cache
-def _malloc_trim() -> Callable[[int], int] | None:
-    try:
-        return ctypes.CDLL(None).malloc_trim  # type: ignore[no-any-return]
-    except (OSError, AttributeError):
-        return None
+def _libc() -> ctypes.CDLL:
+    """The C library this process runs on."""
+    return ctypes.CDLL(None, use_errno=True)
 
 
 def private_memory(pid: int) -> int:
@@ -376,8 +373,7 @@ def _reply(handler: Handler, job: Any) -> bytes:
 def _die_with_parent() -> None:
     """Ask Linux to SIGKILL this process when its parent (the zygote) dies."""
     with contextlib.suppress(OSError, AttributeError):
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+        _libc().prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
         if os.getppid() == 1:  # the zygote died before prctl took effect
             os._exit(0)
 
