@@ -7,7 +7,7 @@ import gzip
 from flask import Blueprint, Response, abort, jsonify, request
 
 from coopgraph.web import media
-from coopgraph.web.describe import DUMPS, statistics, void_graph
+from coopgraph.web.describe import DUMPS, quad_count, statistics, void_graph
 from coopgraph.web.protocol import state
 
 bp = Blueprint("dataset", __name__)
@@ -71,7 +71,7 @@ def health() -> Response:
     pool = st.pool
     with st.lock.read():
         triples = statistics(st)["triples"]
-        quads = st.memoize("quads", lambda: len(st.engine))
+        quads = quad_count(st)
     return jsonify(
         status="ok" if pool is not None else "no query workers",
         triples=triples,

@@ -15,7 +15,6 @@ the data (see :meth:`coopgraph.web.state.ServerState.memoize`).
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from functools import partial
 
 from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS, RDF, RDFS, VOID, XSD
@@ -53,16 +52,21 @@ def warm(st: ServerState) -> None:
     1M triples, 800 MB more per process). Only for a store in memory: an on-disk store must
     not be opened before a fork (its handle cannot cross one), and reading it copies nothing.
     """
-    steps = [
-        lambda: st.memoize("graph-names", st.engine.graph_names),
-        lambda: st.memoize("quads", lambda: len(st.engine)),
-        *(partial(figures, st) for figures in WARMED),
-    ]
     # Oxigraph releases the GIL while it counts: two threads use two cores. They are
     # joined before the function returns, so no thread is left when the server forks.
     with ThreadPoolExecutor(2 if st.engine.parallel_reads else 1) as pool:
-        for done in [pool.submit(step) for step in steps]:
+        for done in [pool.submit(figures, st) for figures in WARMED]:
             done.result()
+
+
+def graph_names(st: ServerState) -> list[str]:
+    """The named graphs of the dataset."""
+    return st.memoize("graph-names", st.engine.graph_names)
+
+
+def quad_count(st: ServerState) -> int:
+    """The quads of the dataset (a triple stated in two graphs is two quads)."""
+    return st.memoize("quads", lambda: len(st.engine))
 
 
 def graph_sizes(st: ServerState) -> dict[str, int]:
@@ -139,8 +143,16 @@ def source_titles(st: ServerState) -> dict[str, str]:
     return st.memoize("source-titles", compute)
 
 
-#: The figures :func:`warm` computes besides the graph names and the number of quads.
-WARMED = (graph_sizes, statistics, class_partitions, property_partitions, source_titles)
+#: The figures :func:`warm` computes.
+WARMED = (
+    graph_names,
+    quad_count,
+    graph_sizes,
+    statistics,
+    class_partitions,
+    property_partitions,
+    source_titles,
+)
 
 
 def service_graph(st: ServerState, endpoint: str) -> Graph:

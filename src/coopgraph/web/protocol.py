@@ -29,7 +29,7 @@ from coopgraph import querytext
 from coopgraph.errors import QueryError
 from coopgraph.sandbox import DeadlineExceeded, JobFailed, PoolBusy, WorkerDied
 from coopgraph.store import QueryJob, QueryReply
-from coopgraph.web import media, replay
+from coopgraph.web import describe, media, replay
 from coopgraph.web.errors import ApiError
 from coopgraph.web.state import Failure, ServerState, evaluate_in_worker
 
@@ -202,7 +202,7 @@ def _dataset(
         default, named, given = tuple(from_default), tuple(from_named), True
     if not given:
         return default, named, given
-    known = set(state().memoize("graph-names", state().engine.graph_names))
+    known = set(describe.graph_names(state()))
     unknown = [g for g in (*default, *named) if g not in known]
     if unknown:
         raise ApiError(
@@ -326,13 +326,11 @@ def service_description(fmt: tuple[str, ...]) -> Response:
     media_type = media.negotiate(request.accept_mimetypes, offers, fmt, media.GRAPH_NAMES)
     if media_type == media.HTML:
         return editor_page()
-    from coopgraph.web.describe import service_graph
-
     st = state()
     endpoint = request.base_url
     body = st.memoize(
         f"sd:{endpoint}:{media_type}",
-        lambda: service_graph(st, endpoint).serialize(
+        lambda: describe.service_graph(st, endpoint).serialize(
             format=_rdflib_format(media_type), encoding="utf-8"
         ),
     )
