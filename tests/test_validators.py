@@ -162,8 +162,10 @@ def _broken_copy(source: Path, target: Path, seed: int) -> Path:
     return target
 
 
-def _fast_equals_reference(folder: Path) -> tuple[bool, list[tuple[str, ...]]]:
-    fast = _key(validate_project(folder))
+def _fast_equals_reference(
+    folder: Path, threads: int | None = None
+) -> tuple[bool, list[tuple[str, ...]]]:
+    fast = _key(validate_project(folder, threads=threads))
     reference = _key(validate(build_dataset(folder), SHAPES, validator="pyshacl"))
     assert fast == reference
     return reference
@@ -179,6 +181,63 @@ def test_the_fast_path_on_a_broken_generated_graph(generated, tmp_path, seed):
     conforms, results = _fast_equals_reference(_broken_copy(generated, tmp_path / "p", seed))
     assert not conforms and len(results) > 20
     assert all(row[-1] for row in results), "every result names its file"
+
+
+@pytest.mark.parametrize("threads", [1, 2, 5])
+def test_the_shapes_validated_in_groups_on_threads_give_the_reference_report(
+    generated, tmp_path, threads
+):
+    """One thread validates all shapes at once; more split them into groups whose reports
+    are merged. Either way the results are the reference's, result for result."""
+    conforms, results = _fast_equals_reference(
+        _broken_copy(generated, tmp_path / "p", 3), threads=threads
+    )
+    assert not conforms and len(results) > 20
+
+
+def test_the_merged_report_is_the_report_of_one_run(generated, tmp_path):
+    """The report graph is one report whether the shapes ran in one group or in several:
+    one sh:ValidationReport, with sh:conforms false and every result (a result path shared
+    by shapes of two groups is written once per group, as the same list)."""
+    from rdflib import Literal
+    from rdflib.namespace import SH
+
+    folder = _broken_copy(generated, tmp_path / "p", 4)
+    whole = validate_project(folder, threads=1).graph
+    split = validate_project(folder, threads=3).graph
+    [top] = split.subjects(RDF.type, SH.ValidationReport)
+    assert list(split.objects(top, SH.conforms)) == [Literal(False)]
+    results = set(split.objects(top, SH.result))
+    assert len(results) == len(set(whole.objects(None, SH.result))) > 20
+    assert results == set(split.subjects(RDF.type, SH.ValidationResult))
+
+
+def test_the_shape_groups_hold_every_shape_that_has_focus_nodes():
+    from rdflib import BNode, URIRef
+    from rdflib.namespace import OWL, SH
+
+    from coopgraph.validate import _shape_groups
+
+    targeted = {
+        s
+        for p in (SH.targetClass, SH.targetNode, SH.targetSubjectsOf, SH.targetObjectsOf)
+        for s in SHAPES.subjects(p, None)
+    }
+    assert len(targeted) > 10
+    groups = _shape_groups(SHAPES, 2)
+    assert len(groups) == 8
+    dealt = [shape for group in groups for shape in group]
+    assert sorted(dealt) == sorted(targeted), "each shape with a target, in exactly one group"
+    assert _shape_groups(SHAPES, 1) == [sorted(targeted)]
+
+    shapes = Graph()
+    shapes += SHAPES
+    implicit = URIRef("https://example.org/shapes#ImplicitClassShape")
+    shapes.add((implicit, RDF.type, SH.NodeShape))
+    shapes.add((implicit, RDF.type, OWL.Class))
+    assert implicit in {s for g in _shape_groups(shapes, 2) for s in g}
+    shapes.add((BNode(), SH.targetNode, URIRef("https://example.org/x")))
+    assert len(_shape_groups(shapes, 2)) == 1, "a blank-node shape cannot be named: one group"
 
 
 def test_the_fast_path_on_a_broken_bundled_graph(project):
