@@ -237,6 +237,24 @@ def test_the_row_cap_cuts_and_says_so(strict: Server) -> None:
     assert "Coopgraph-Truncated" not in small.headers
 
 
+@pytest.mark.parametrize("form", ["SELECT ?p ?o WHERE", "# cap me\nSELECT * WHERE"])
+def test_the_row_cap_cuts_a_lookup_answered_in_the_web_process(strict: Server, form: str) -> None:
+    """A lookup is answered without a query worker, with a LIMIT the endpoint adds: it is
+    cut at the cap all the same, says so, and a lookup under the cap is whole."""
+    interpol = "https://w3id.org/coopgraph/id/org/interpol"
+    response = ask(strict, f"{form} {{ <{interpol}> ?p ?o }} # no LIMIT here")
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert len(body["results"]["bindings"]) == 5
+    assert body["head"]["link"] == [strict.url + "#limits"]
+    assert response.headers["Coopgraph-Results"] == "5"
+    assert response.headers["Coopgraph-Truncated"].startswith("true")
+    few = ask(strict, f"{form} {{ <{interpol}> a ?o }}")
+    assert few.status_code == 200 and "Coopgraph-Truncated" not in few.headers
+    assert 0 < len(few.json()["results"]["bindings"]) < 5
+    assert "link" not in few.json()["head"]
+
+
 def test_oversized_requests_are_refused(strict: Server) -> None:
     padding = "#" + "x" * 30000 + "\n"
     response = requests.post(

@@ -161,3 +161,40 @@ def test_white_space_and_comments_around_a_lookup_keep_it_a_lookup(text: str) ->
 def test_a_keyword_inside_a_string_or_comment_is_not_one() -> None:
     found = querytext.scan('SELECT * WHERE { ?s ?p """a\nLOAD\nb""" } # SERVICE <x>')
     assert found.load is None and found.service is None and found.form == "SELECT"
+
+
+@pytest.mark.parametrize(
+    ("text", "unlimited"),
+    [
+        ("SELECT ?p ?o WHERE { <https://x.org/a> ?p ?o }", True),
+        ("# first\nselect distinct * { <https://x.org/a> a ?t . } # last", True),
+        ("SELECT ?p ?o WHERE { <https://x.org/a> ?p ?o } LIMIT 10", False),
+        ("SELECT ?p ?o WHERE { <https://x.org/a> ?p ?o } OFFSET 10", False),
+        ("DESCRIBE <https://x.org/a>", False),
+        ("SELECT ?s WHERE { ?s ?p ?o }", False),
+    ],
+)
+def test_a_lookup_without_limit_or_offset_may_be_given_one(text: str, unlimited: bool) -> None:
+    assert querytext.scan(text).unlimited_lookup is unlimited
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "SELECT ?p ?o WHERE { <https://x.org/a> ?p ?o }",
+        "SELECT ?p ?o WHERE { <https://x.org/a> ?p ?o } # a comment on the last line",
+        "SELECT ?p ?o WHERE { <https://x.org/a> ?p ?o } #",
+    ],
+)
+def test_the_added_limit_is_read_by_the_engines(text: str) -> None:
+    import pyoxigraph as ox
+    from rdflib import Graph
+
+    store = ox.Store()
+    store.update("INSERT DATA { <https://x.org/a> <https://x.org/p> 1, 2, 3, 4 }")
+    limited = querytext.with_limit(text, 3)
+    assert querytext.scan(limited).is_lookup and not querytext.scan(limited).unlimited_lookup
+    assert len(list(store.query(limited))) == 3
+    graph = Graph()
+    graph.update("INSERT DATA { <https://x.org/a> <https://x.org/p> 1, 2, 3, 4 }")
+    assert len(list(graph.query(limited))) == 3

@@ -12,7 +12,7 @@ from pathlib import Path
 import pyoxigraph as ox
 import pytest
 
-from coopgraph import results
+from coopgraph import querytext, results
 from coopgraph.errors import CoopgraphError, ParseError, QueryError
 from coopgraph.store import (
     NQUADS,
@@ -223,16 +223,21 @@ ex:t ex:p ex:o .
     ],
     ids=["all-terms", "unbound", "cut-by-the-cap", "unbound-only", "empty"],
 )
+@pytest.mark.parametrize("capped", [False, True], ids=["row-by-row", "capped-in-the-query"])
 def test_oxigraph_writes_json_results_as_the_shared_writer_does(
-    tmp_path: Path, query: str, cap: int
+    tmp_path: Path, query: str, cap: int, capped: bool
 ) -> None:
-    """The Oxigraph engine writes JSON results directly from its terms; the bytes are those
-    of the writer every engine shares (results.write_select), for every kind of term."""
+    """The Oxigraph engine writes JSON results directly from its terms, or, for a query
+    capped by a LIMIT the protocol added (a lookup), with pyoxigraph's own writer; either
+    way the bytes are those of the writer every engine shares (results.write_select), for
+    every kind of term, cut at the cap or not."""
     path = tmp_path / "tricky.ttl"
     path.write_text(TRICKY, encoding="utf-8")
     engine = open_engine("oxigraph", file_sources([path]))
     link = "http://127.0.0.1/#limits"
-    fast = engine.evaluate(QueryJob(query, "SELECT", results.JSON, cap, truncated_link=link))
+    text = querytext.with_limit(query, cap + 1) if capped else query
+    job = QueryJob(text, "SELECT", results.JSON, cap, truncated_link=link, capped=capped)
+    fast = engine.evaluate(job)
     answer = engine._query(query)  # the same store: the same blank node ids
     variables = [v.value for v in answer.variables]
     rows = [[_ox_plain(t) for t in row] for row in answer]

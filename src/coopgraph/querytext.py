@@ -95,6 +95,8 @@ class Scan:
         from_clause: The first ``FROM`` keyword, if any.
         too_deep: Where the nesting first went past :data:`MAX_NESTING`, if it did.
         is_lookup: The text is a lookup of one node's statements (see :func:`is_lookup`).
+        unlimited_lookup: The text is a SELECT lookup with neither LIMIT nor OFFSET, so
+            :func:`with_limit` may add a LIMIT to it.
     """
 
     form: str | None
@@ -103,6 +105,7 @@ class Scan:
     from_clause: Keyword | None
     too_deep: Keyword | None = None
     is_lookup: bool = False
+    unlimited_lookup: bool = False
 
     @property
     def is_update(self) -> bool:
@@ -154,6 +157,7 @@ def scan(text: str) -> Scan:
         if kind == "word" and token.strip("-") or kind in ("iri", "string", "var"):
             unary = 0
     lookup = shapes is not None and _LOOKUP.fullmatch(" ".join(shapes) + " ") is not None
+    unlimited = lookup and "SELECT" in shapes and not {"LIMIT", "OFFSET"} & set(shapes)  # type: ignore[arg-type]
     return Scan(
         form,
         _keyword(text, "SERVICE", found),
@@ -161,6 +165,7 @@ def scan(text: str) -> Scan:
         _keyword(text, "FROM", found),
         _keyword(text, "nesting", found),
         lookup,
+        unlimited,
     )
 
 
@@ -244,6 +249,12 @@ def is_lookup(text: str) -> bool:
     pattern, a FILTER, a path, a sub-query, ORDER BY, GROUP BY, FROM ...) is not a lookup.
     """
     return scan(text).is_lookup
+
+
+def with_limit(text: str, rows: int) -> str:
+    """The lookup ``text`` (one that :attr:`Scan.unlimited_lookup` holds for) with a LIMIT
+    of ``rows``. It goes on a line of its own, after any comment on the last line."""
+    return f"{text}\nLIMIT {rows}"
 
 
 _LOOKUP_KEYWORDS = frozenset(

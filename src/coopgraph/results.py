@@ -97,7 +97,11 @@ def _json_select(variables: Sequence[str], rows: Sequence[Row], link: str | None
         {v: _json_term(t) for v, t in zip(variables, row, strict=True) if t is not None}
         for row in rows
     ]
-    doc = {"head": head, "results": {"bindings": bindings}}
+    return json_document({"head": head, "results": {"bindings": bindings}})
+
+
+def json_document(doc: object) -> bytes:
+    """A JSON results document, written compactly in UTF-8."""
     return json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 

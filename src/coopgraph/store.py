@@ -116,6 +116,8 @@ class QueryJob:
         dataset_given: The request or the query chose a dataset; otherwise the default
             graph is the union of all graphs, and every named graph is reachable.
         truncated_link: Written in the head of a cut JSON or XML result.
+        capped: The query itself returns at most ``row_cap + 1`` rows (the protocol added
+            a LIMIT to a lookup), so an engine may write the whole answer in one go.
     """
 
     query: str
@@ -126,6 +128,7 @@ class QueryJob:
     named_graphs: tuple[str, ...] = ()
     dataset_given: bool = False
     truncated_link: str | None = None
+    capped: bool = False
 
 
 @dataclass(frozen=True)
@@ -789,6 +792,8 @@ def ox_reply(answer: Any, job: QueryJob, prefixes: dict[str, str]) -> QueryReply
         return QueryReply(results.write_ask(job.media_type, bool(answer)), job.media_type, 1, False)
     if isinstance(answer, ox.QuerySolutions):
         names = [v.value for v in answer.variables]
+        if job.media_type == results.JSON and job.capped:
+            return _ox_native_json(answer, job)
         if job.media_type == results.JSON:
             json_rows = [[_ox_json(t) for t in row] for row in islice(answer, job.row_cap + 1)]
             truncated = len(json_rows) > job.row_cap
@@ -811,6 +816,24 @@ def ox_reply(answer: Any, job: QueryJob, prefixes: dict[str, str]) -> QueryReply
         prefixes=prefixes if job.media_type in (TURTLE, TRIG) else None,
     )
     return QueryReply(body, job.media_type, len(triples), truncated)
+
+
+def _ox_native_json(answer: ox.QuerySolutions, job: QueryJob) -> QueryReply:
+    """Write a capped SELECT answer as JSON with pyoxigraph's own writer.
+
+    One call into pyoxigraph, where reading the rows one by one crosses into Python (and
+    gives up the GIL) once per row: under the web server's threads that costs more than
+    the query. The rows are then counted, and cut when there is one more than the cap.
+    """
+    body = answer.serialize(format=ox.QueryResultsFormat.JSON)
+    doc = json.loads(body)
+    rows = doc["results"]["bindings"]
+    if len(rows) <= job.row_cap:
+        return QueryReply(body, job.media_type, len(rows), False)
+    del rows[job.row_cap :]
+    if job.truncated_link:
+        doc["head"]["link"] = [job.truncated_link]
+    return QueryReply(results.json_document(doc), job.media_type, len(rows), True)
 
 
 def _ox_plain(term: Any) -> results.PlainTerm | None:

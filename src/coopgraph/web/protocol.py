@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import hmac
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from urllib.parse import parse_qsl
 
@@ -235,7 +235,10 @@ def _evaluate(
     started = time.monotonic()
     if st.engine.lookups_in_process and not dataset[2] and found.is_lookup:
         # The statements of one node: an index lookup that cannot run away, answered here
-        # without the round trip to a query worker.
+        # without the round trip to a query worker. Capped in the query itself, the
+        # engine can write the answer in one go.
+        if found.unlimited_lookup:
+            job = replace(job, query=querytext.with_limit(job.query, job.row_cap + 1), capped=True)
         with st.lock.read():
             reply = evaluate_in_worker(st.engine)(job)
     else:
