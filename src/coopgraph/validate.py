@@ -223,11 +223,12 @@ def validate_project(
     if progress is not None:
         progress(len(sources), len(sources), SHAPES_NAME, time.perf_counter() - started)
     install_network_guard()
-    groups = _shape_groups(shapes, threads if threads is not None else _cores())
+    threads = threads if threads is not None else _cores()
+    groups = _shape_groups(shapes, threads)
     if isinstance(data, ox.Store) or len(groups) < 2:
         conforms, report_graph, _ = pyshacl_turbo.validate(data, shacl_graph=shapes, **_OPTIONS)
     else:
-        conforms, report_graph = _validate_in_groups(data, shapes, groups, threads or _cores())
+        conforms, report_graph = _validate_in_groups(data, shapes, groups, threads)
     del data
     nsm = _namespaces(source_prefixes(sources).items(), shapes.namespaces())
     files_of: FileFinder = lambda focus, path, value: ()  # noqa: E731
