@@ -902,14 +902,12 @@ def render_ratios(report: SizeReport) -> str:
                     cells.append(f"{ratio:.0%}" if unit == "%" else f"{ratio:.1f}×")
             if all(cell == "–" for cell in cells):
                 continue
-            uncached = _rps(report, name, "lookup, uncached")
-            met = None if goal is None or uncached is None else uncached / base_lookup >= goal
             peer_label = report.targets[peer].label.split(" (")[0]
             rows.append(
                 [
                     f"{info.label.split(' (')[0]} ÷ {peer_label}",
                     *cells,
-                    goal_cell(f"{goal_text} (lookup, uncached)", met) if goal else "–",
+                    _lookup_goal(report, name, base_lookup, goal, goal_text),
                 ]
             )
     if not rows:
@@ -919,6 +917,21 @@ def render_ratios(report: SizeReport) -> str:
         "\n\nThe hello-world ratios divide by the hello world's GET / (the ceiling of a Python "
         "WSGI server on this machine); the others by the peer's own row for the same query."
     )
+
+
+def _lookup_goal(
+    report: SizeReport, name: str, base: float, goal: float | None, goal_text: str
+) -> str:
+    """The lookup goal, judged on the cached row (the issue allows a cache keyed to the data
+    build) and on the uncached one, each said separately."""
+    if goal is None:
+        return "–"
+    verdicts = []
+    for kind in ("cached", "uncached"):
+        mine = _rps(report, name, f"lookup, {kind}")
+        if mine is not None:
+            verdicts.append(f"{kind} **{'met' if mine / base >= goal else 'missed'}**")
+    return f"{goal_text}: {', '.join(verdicts)}" if verdicts else goal_text
 
 
 def header(opts: Options, started: dt.datetime) -> str:

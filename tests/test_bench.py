@@ -188,6 +188,10 @@ def test_ratios_against_the_peers_and_the_ceiling(smoke: Run) -> None:
         assert any("Oxigraph server" in name for name in ratios)
     for row in ratios.values():
         assert re.match(r"^\d[\d,.]*(×|%)$", row[1]), row
+    goal = ratios["coopgraph oxigraph ÷ Flask hello world"][4]
+    assert re.fullmatch(
+        r"≥ 80%: cached \*\*(met|missed)\*\*, uncached \*\*(met|missed)\*\*", goal
+    ), goal
 
 
 def test_every_server_is_stopped_after_the_run(smoke: Run) -> None:
