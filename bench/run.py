@@ -267,6 +267,7 @@ class HttpRow:
     scenario: str
     load: loadgen.Load | None = None
     error: str | None = None
+    runs: list[float] = field(default_factory=list)  # req/s of each run, when repeated
 
 
 @dataclass
@@ -616,6 +617,18 @@ def scenarios(target: Target, report: SizeReport) -> list[tuple[str, list[str], 
     return [("lookup", lookups, True), ("aggregate", aggregate, True)]
 
 
+#: How many times the hello world's row runs; the best run is the ceiling. On a machine
+#: shared with the load generator, a gunicorn row now and then settles into a mode with
+#: about 5 ms of latency per request (a third of its usual rate); the best of three keeps
+#: such a run from lowering the ceiling, which only makes the ratios to it stricter.
+CEILING_RUNS = 3
+
+
+def ceiling_runs(target: Target, opts: Options) -> int:
+    """Runs of ``target``'s rows: :data:`CEILING_RUNS` for the hello world, else one."""
+    return CEILING_RUNS if target.name == "hello" and not opts.quick else 1
+
+
 def bench_http(
     report: SizeReport, root: Path, opts: Options, children: Children, work: Path
 ) -> None:
@@ -647,7 +660,9 @@ def bench_http(
                                 base, paths, vary, duration=2, connections=opts.connections
                             )
                             load(warm, opts)
-                        row.load = load(job, opts)
+                        runs = [load(job, opts) for _ in range(ceiling_runs(target, opts))]
+                        row.load = max(runs, key=lambda run: run.rps)
+                        row.runs = [run.rps for run in runs] if len(runs) > 1 else []
                         report.client = row.load.client
                     except (RuntimeError, subprocess.TimeoutExpired) as err:
                         row.error = " ".join(str(err).split())[:200]
@@ -821,10 +836,13 @@ def render_http(report: SizeReport, opts: Options) -> str:
                 ready = memory = ""
                 continue
             failed = f"{r.load.errors:,}" if r.load.errors else "0"
+            scenario = r.scenario
+            if r.runs:
+                scenario += f" (best of {len(r.runs)} runs: {', '.join(map(fnum, r.runs))})"
             rows.append(
                 [
                     info.label,
-                    r.scenario,
+                    scenario,
                     fnum(r.load.rps),
                     fms(r.load.p50_ms),
                     fms(r.load.p99_ms),
@@ -844,7 +862,8 @@ def render_http(report: SizeReport, opts: Options) -> str:
         f"with `Accept: {JSON_RESULTS}`, load generator `{client}`. **The load generator "
         f"runs on the same {os.cpu_count()} cores as the server**, so every figure is a lower "
         "bound. "
-        "*Uncached* rows put a unique comment in front of every query so that no result "
+        + ("" if opts.quick else f"The hello world's row is the best of {CEILING_RUNS} runs. ")
+        + "*Uncached* rows put a unique comment in front of every query so that no result "
         "cache answers it; the lookups cycle through up to 500 agreements. *Ready after*: "
         "seconds from start to the first answer (loading included). Memory: PSS summed over "
         "the server's processes after its rows (a gunicorn server is a master, its workers and "

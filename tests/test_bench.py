@@ -194,6 +194,19 @@ def test_ratios_against_the_peers_and_the_ceiling(smoke: Run) -> None:
     ), goal
 
 
+def test_the_ceiling_is_the_best_of_three_runs_of_the_hello_world(tmp_path: Path) -> None:
+    run = _bench(
+        "--sizes", "1k", "--no-validate", "--no-reason", "--engines", "oxigraph",
+        "--targets", "hello", "--duration", "1", workdir=tmp_path,
+    )  # fmt: skip
+    assert run.code == 0, run.err[-3000:]
+    [row] = run.rows("Flask hello world")
+    found = re.fullmatch(r"GET / \(best of 3 runs: ([\d,]+), ([\d,]+), ([\d,]+)\)", row[1])
+    assert found, row
+    runs = [int(x.replace(",", "")) for x in found.groups()]
+    assert int(row[2].replace(",", "")) == max(runs)
+
+
 def test_every_server_is_stopped_after_the_run(smoke: Run) -> None:
     pids = smoke.pids()
     assert len(pids) >= 3
