@@ -23,12 +23,14 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import faulthandler
 import importlib.metadata
 import json
 import os
 import platform
 import shlex
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -995,6 +997,8 @@ def bench_size(label: str, size: int, opts: Options, children: Children, work: P
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    # `kill -USR1 <pid>` prints where every thread of a run that seems stuck is.
+    faulthandler.register(signal.SIGUSR1, all_threads=True)
     try:
         opts = parse_args(argv)
     except (BenchError, generate.GeneratorError) as err:

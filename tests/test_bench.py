@@ -231,7 +231,11 @@ def test_ctrl_c_stops_the_servers(tmp_path: Path) -> None:
     assert pids and all(_alive(p) for p in pids), "".join(lines)
     process.send_signal(signal.SIGINT)
     try:
-        code = process.wait(30)
+        code: int | None = process.wait(30)
+    except subprocess.TimeoutExpired:
+        code = None
+        process.send_signal(signal.SIGUSR1)  # the run prints where its threads are
+        time.sleep(1)
     finally:
         if process.poll() is None:
             process.kill()
