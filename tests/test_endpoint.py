@@ -180,7 +180,7 @@ def cpu_seconds(pids: list[int]) -> float:
     return total / os.sysconf("SC_CLK_TCK")
 
 
-@pytest.fixture(scope="module", params=["oxigraph", "rdflib"])
+@pytest.fixture(scope="module", params=["oxigraph", "rdflib", "remote"])
 def strict(request) -> Iterator[Server]:
     """A server with a 2 s deadline, a row cap of 5 and one query worker."""
     running = start_engine_server(
