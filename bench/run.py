@@ -245,11 +245,16 @@ def table(head: list[str], rows: list[list[str]]) -> str:
     return "\n".join(lines)
 
 
+def verdict(ok: bool) -> str:
+    """Whether a goal is met, in bold."""
+    return f"**{'met' if ok else 'missed'}**"
+
+
 def goal_cell(text: str, ok: bool | None) -> str:
     """A goal, and whether it is met (None: not judged at this size)."""
     if ok is None:
         return text
-    return f"{text}: **{'met' if ok else 'missed'}**"
+    return f"{text}: {verdict(ok)}"
 
 
 def version(package: str) -> str:
@@ -951,7 +956,7 @@ def _lookup_goal(
     for kind in ("cached", "uncached"):
         mine = _rps(report, name, f"lookup, {kind}")
         if mine is not None:
-            verdicts.append(f"{kind} **{'met' if mine / base >= goal else 'missed'}**")
+            verdicts.append(f"{kind} {verdict(mine / base >= goal)}")
     return f"{goal_text}: {', '.join(verdicts)}" if verdicts else goal_text
 
 
