@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -306,20 +306,17 @@ def _merged_report(parts: list[tuple[bool, Graph]]) -> tuple[bool, Graph]:
     top: Node | None = None
     conforms = all(ok for ok, _ in parts)
     for _, report in parts:
-        renamed: dict[BNode, BNode] = {}
-
-        def fresh(node: Node, renamed: dict[BNode, BNode] = renamed) -> Node:
-            return renamed.setdefault(node, BNode()) if isinstance(node, BNode) else node
-
+        renamed: defaultdict[Node, BNode] = defaultdict(BNode)  # this part's blank nodes
         reports = set(report.subjects(RDF.type, SH.ValidationReport))
         if top is None and reports:
-            top = fresh(next(iter(reports)))
+            top = renamed[next(iter(reports))]
         for s, p, o in report:
+            o = renamed[o] if isinstance(o, BNode) else o
             if s in reports:
                 if p == SH.result:
-                    merged.add((top, p, fresh(o)))
-                continue
-            merged.add((fresh(s), p, fresh(o)))
+                    merged.add((top, p, o))
+            else:
+                merged.add((renamed[s] if isinstance(s, BNode) else s, p, o))
     if top is None:
         top = BNode()
     merged.add((top, RDF.type, SH.ValidationReport))
