@@ -16,14 +16,13 @@ import asyncio
 import json
 import re
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from servers import die_with_parent
+from servers import run_to_end
 
 #: The comment that makes each request's query text unique: "#" ... newline, URL-encoded.
 COMMENT_OPEN = "%23"
@@ -152,14 +151,7 @@ def run_wrk(job: Job, threads: int = 2) -> Load:
             script,
             job.base + "/",
         ]
-        done = subprocess.run(
-            command,
-            capture_output=True,
-            text=True,
-            timeout=seconds + 60,
-            check=False,
-            preexec_fn=die_with_parent,
-        )
+        done = run_to_end(command, timeout=seconds + 60)
     finally:
         Path(script).unlink(missing_ok=True)
     found = _RESULT.search(done.stdout)
@@ -186,15 +178,7 @@ def run_python(job: Job) -> Load:
     Raises:
         RuntimeError: when the client fails.
     """
-    done = subprocess.run(
-        [sys.executable, __file__],
-        input=json.dumps(asdict(job)),
-        capture_output=True,
-        text=True,
-        timeout=job.duration + 120,
-        check=False,
-        preexec_fn=die_with_parent,
-    )
+    done = run_to_end([sys.executable, __file__], job.duration + 120, json.dumps(asdict(job)))
     if done.returncode != 0:
         lines = done.stderr.strip().splitlines() or ["no output"]
         raise RuntimeError(f"the Python load client failed: {lines[-1]}")

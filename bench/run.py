@@ -50,6 +50,7 @@ from servers import (
     Child,
     Children,
     TreeMemory,
+    check_interrupt,
     die_with_parent,
     free_port,
     http_get,
@@ -362,7 +363,7 @@ def measure_child(
         child = Child(name, process, err)
         children.children.append(child)
         try:
-            process.wait(timeout)
+            child.wait(timeout)
         except subprocess.TimeoutExpired:
             children.stop(child)
             return f"stopped after {timeout:.0f} s (--timeout)"
@@ -501,7 +502,7 @@ def serving(
                 [binary, "load", "--location", str(location), "--file", str(root / "dataset.nq")],
                 log=work / "oxigraph-load.log",
             )
-            if loading.process.wait(opts.timeout) != 0:
+            if loading.wait(opts.timeout) != 0:
                 raise BenchError(f"oxigraph load failed: {loading.tail()}")
             children.stop(loading)
             report.oxigraph_load_s = time.monotonic() - started
@@ -1023,6 +1024,7 @@ def main(argv: list[str] | None = None) -> int:
                 work.mkdir(parents=True, exist_ok=True)
             for label, size in opts.sizes:
                 text = bench_size(label, size, opts, children, work)
+                check_interrupt()
                 print(text, flush=True)
                 sections.append(text)
     except KeyboardInterrupt:

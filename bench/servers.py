@@ -13,6 +13,7 @@ import os
 import signal
 import socket
 import subprocess
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -58,6 +59,15 @@ class Child:
         text = self.log.read_text(encoding="utf-8", errors="replace").strip().splitlines()
         return " | ".join(line.strip() for line in text[-lines:])
 
+    def wait(self, timeout: float) -> int:
+        """Wait for the child to exit, as ``Popen.wait``, but end early on an interrupt.
+
+        Raises:
+            subprocess.TimeoutExpired: when ``timeout`` passes first.
+            KeyboardInterrupt: when the benchmark was interrupted (see :func:`check_interrupt`).
+        """
+        return wait_process(self.process, timeout)
+
     def stop(self, grace: float = 10.0) -> None:
         """SIGTERM the child's process group, SIGKILL it after ``grace`` seconds."""
         if self.process.poll() is None:
@@ -85,6 +95,7 @@ class Children:
         self._previous: dict[int, object] = {}
 
     def __enter__(self) -> Children:
+        _INTERRUPTED.clear()
         # SIGINT too: a shell starts background jobs with SIGINT ignored.
         for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
             self._previous[sig] = signal.signal(sig, _raise_interrupt)
@@ -92,6 +103,7 @@ class Children:
 
     def __exit__(self, *exc: object) -> None:
         self.stop_all()
+        _INTERRUPTED.clear()
         for sig, handler in self._previous.items():
             signal.signal(sig, handler)  # type: ignore[arg-type]
 
@@ -123,6 +135,7 @@ class Children:
                 out.close()  # type: ignore[union-attr]
         child = Child(name, process, log)
         self.children.append(child)
+        check_interrupt()
         return child
 
     def stop(self, child: Child) -> None:
@@ -146,8 +159,75 @@ def die_with_parent() -> None:
         pass
 
 
+_INTERRUPTED = threading.Event()
+_SLICE = 0.2  # seconds between two looks at the interrupt flag while a child runs
+
+
 def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
+    # The flag outlives the exception. Python swallows an exception raised in a signal
+    # handler while it runs an at-fork hook (every Popen with a preexec_fn runs them): the
+    # KeyboardInterrupt is then only printed, and the run went on to the end of its current
+    # child, a wrk run of a minute. Every wait on a child looks at the flag (check_interrupt).
+    _INTERRUPTED.set()
     raise KeyboardInterrupt(f"signal {signum}")
+
+
+def check_interrupt() -> None:
+    """Raise KeyboardInterrupt if the benchmark was interrupted, even if the exception
+    the signal raised was swallowed on its way."""
+    if _INTERRUPTED.is_set():
+        raise KeyboardInterrupt("interrupted")
+
+
+def wait_process(process: subprocess.Popen, timeout: float) -> int:
+    """``process.wait(timeout)`` in slices, with :func:`check_interrupt` between them."""
+    deadline = time.monotonic() + timeout
+    while True:
+        check_interrupt()
+        left = deadline - time.monotonic()
+        try:
+            return process.wait(max(0.0, min(_SLICE, left)))
+        except subprocess.TimeoutExpired:
+            if left <= _SLICE:
+                raise subprocess.TimeoutExpired(process.args, timeout) from None
+
+
+def run_to_end(
+    argv: Sequence[str], timeout: float, input: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run a measuring child (wrk, the Python load client) to its end and capture its
+    output, as ``subprocess.run`` would, but kill it and raise KeyboardInterrupt as soon as
+    the benchmark is interrupted.
+
+    Raises:
+        subprocess.TimeoutExpired: when ``timeout`` passes first (the child is killed).
+    """
+    process = subprocess.Popen(
+        list(argv),
+        stdin=subprocess.PIPE if input is not None else subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=die_with_parent,
+    )
+    deadline = time.monotonic() + timeout
+    pending = input
+    try:
+        while True:
+            check_interrupt()
+            left = deadline - time.monotonic()
+            try:
+                out, err = process.communicate(pending, timeout=max(0.0, min(_SLICE, left)))
+                break
+            except subprocess.TimeoutExpired:
+                pending = None  # given once: communicate() keeps feeding it
+                if left <= _SLICE:
+                    raise subprocess.TimeoutExpired(process.args, timeout) from None
+    except BaseException:
+        process.kill()
+        process.communicate()
+        raise
+    return subprocess.CompletedProcess(process.args, process.returncode, out, err)
 
 
 def wait_until(
@@ -160,6 +240,7 @@ def wait_until(
     """
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
+        check_interrupt()
         if not child.running():
             raise BenchError(
                 f"{child.name} exited with code {child.process.returncode} before it could "

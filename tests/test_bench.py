@@ -247,6 +247,53 @@ def test_ctrl_c_stops_the_servers(tmp_path: Path) -> None:
     assert not [p for p in pids if _alive(p)]
 
 
+# Run in a child: the at-fork hook cannot be unregistered from the test process.
+_SWALLOWED_INTERRUPT = """
+import os, signal, sys, time
+sys.path.insert(0, sys.argv[1])
+import servers
+
+armed = [True]
+
+def interrupt_while_forking():
+    # As logging's own after-fork hook did when Ctrl-C came during a fork: the signal's
+    # KeyboardInterrupt is raised inside the hook, and Python swallows it there.
+    if armed:
+        armed.clear()
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(0.5)
+
+os.register_at_fork(after_in_parent=interrupt_while_forking)
+with servers.Children():
+    started = time.monotonic()
+    try:
+        servers.run_to_end(["sleep", "30"], timeout=60)
+    except KeyboardInterrupt:
+        try:
+            left = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            left = "none"
+        print(f"interrupted after {time.monotonic() - started:.1f} s, children left: {left}")
+    else:
+        print(f"not interrupted; ran {time.monotonic() - started:.1f} s")
+"""
+
+
+def test_an_interrupt_swallowed_during_a_fork_still_stops_the_run() -> None:
+    """A Ctrl-C whose KeyboardInterrupt Python swallows (raised in an at-fork hook, which
+    every Popen with a preexec_fn runs) still stops the child being waited for, at once."""
+    done = subprocess.run(
+        [sys.executable, "-c", _SWALLOWED_INTERRUPT, str(ROOT / "bench")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert "Exception ignored" in done.stderr  # the interrupt was indeed swallowed
+    found = re.fullmatch(r"interrupted after ([\d.]+) s, children left: none\n", done.stdout)
+    assert found, done.stdout + done.stderr
+    assert float(found.group(1)) < 5
+
+
 @pytest.mark.skipif(not importlib.util.find_spec("aiohttp"), reason="aiohttp is not installed")
 def test_the_python_load_client(tmp_path: Path) -> None:
     run = _bench(
