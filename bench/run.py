@@ -625,9 +625,9 @@ def scenarios(target: Target, report: SizeReport) -> list[tuple[str, list[str], 
     return [("lookup", lookups, True), ("aggregate", aggregate, True)]
 
 
-#: How many times the hello world's row runs; the best run is the ceiling. On a machine
-#: shared with the load generator, a gunicorn row now and then settles into a mode with
-#: about 5 ms of latency per request (a third of its usual rate); the best of three keeps
+#: How many times the hello world's row runs; the best run is the ceiling. A gunicorn row
+#: now and then falls for a few seconds to a third of its rate or less (its threads contend
+#: for the interpreter lock; see the README's benchmark section); the best of three keeps
 #: such a run from lowering the ceiling, which only makes the ratios to it stricter.
 CEILING_RUNS = 3
 

@@ -60,13 +60,22 @@ class Child:
         return " | ".join(line.strip() for line in text[-lines:])
 
     def wait(self, timeout: float) -> int:
-        """Wait for the child to exit, as ``Popen.wait``, but end early on an interrupt.
+        """Wait for the child to exit, as ``Popen.wait``, but in slices of 0.2 s with
+        :func:`check_interrupt` between them, so that an interrupt ends the wait.
 
         Raises:
             subprocess.TimeoutExpired: when ``timeout`` passes first.
             KeyboardInterrupt: when the benchmark was interrupted (see :func:`check_interrupt`).
         """
-        return wait_process(self.process, timeout)
+        deadline = time.monotonic() + timeout
+        while True:
+            check_interrupt()
+            left = deadline - time.monotonic()
+            try:
+                return self.process.wait(max(0.0, min(_SLICE, left)))
+            except subprocess.TimeoutExpired:
+                if left <= _SLICE:
+                    raise subprocess.TimeoutExpired(self.process.args, timeout) from None
 
     def stop(self, grace: float = 10.0) -> None:
         """SIGTERM the child's process group, SIGKILL it after ``grace`` seconds."""
@@ -177,19 +186,6 @@ def check_interrupt() -> None:
     the signal raised was swallowed on its way."""
     if _INTERRUPTED.is_set():
         raise KeyboardInterrupt("interrupted")
-
-
-def wait_process(process: subprocess.Popen, timeout: float) -> int:
-    """``process.wait(timeout)`` in slices, with :func:`check_interrupt` between them."""
-    deadline = time.monotonic() + timeout
-    while True:
-        check_interrupt()
-        left = deadline - time.monotonic()
-        try:
-            return process.wait(max(0.0, min(_SLICE, left)))
-        except subprocess.TimeoutExpired:
-            if left <= _SLICE:
-                raise subprocess.TimeoutExpired(process.args, timeout) from None
 
 
 def run_to_end(

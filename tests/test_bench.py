@@ -249,7 +249,7 @@ def test_ctrl_c_stops_the_servers(tmp_path: Path) -> None:
 
 # Run in a child: the at-fork hook cannot be unregistered from the test process.
 _SWALLOWED_INTERRUPT = """
-import os, signal, sys, time
+import os, signal, subprocess, sys, time
 sys.path.insert(0, sys.argv[1])
 import servers
 
@@ -264,26 +264,36 @@ def interrupt_while_forking():
         time.sleep(0.5)
 
 os.register_at_fork(after_in_parent=interrupt_while_forking)
-with servers.Children():
-    started = time.monotonic()
-    try:
-        servers.run_to_end(["sleep", "30"], timeout=60)
-    except KeyboardInterrupt:
-        try:
-            left = os.waitpid(-1, os.WNOHANG)
-        except ChildProcessError:
-            left = "none"
-        print(f"interrupted after {time.monotonic() - started:.1f} s, children left: {left}")
-    else:
-        print(f"not interrupted; ran {time.monotonic() - started:.1f} s")
+started = time.monotonic()
+outcome = "not interrupted"
+try:
+    with servers.Children() as children:
+        if sys.argv[2] == "captured":  # wrk, the Python load client
+            servers.run_to_end(["sleep", "30"], timeout=60)
+        else:  # a measuring child, `oxigraph load`
+            process = subprocess.Popen(
+                ["sleep", "30"], start_new_session=True, preexec_fn=servers.die_with_parent
+            )
+            children.children.append(servers.Child("sleep", process, None))
+            children.children[-1].wait(60)
+except KeyboardInterrupt:
+    outcome = "interrupted"
+try:
+    left = os.waitpid(-1, os.WNOHANG)
+except ChildProcessError:
+    left = "none"
+print(f"{outcome} after {time.monotonic() - started:.1f} s, children left: {left}")
 """
 
 
-def test_an_interrupt_swallowed_during_a_fork_still_stops_the_run() -> None:
+@pytest.mark.parametrize("wait", ["captured", "logged"])
+def test_an_interrupt_swallowed_during_a_fork_still_stops_the_run(wait: str) -> None:
     """A Ctrl-C whose KeyboardInterrupt Python swallows (raised in an at-fork hook, which
-    every Popen with a preexec_fn runs) still stops the child being waited for, at once."""
+    every Popen with a preexec_fn runs) still stops the child being waited for, at once:
+    a child whose output is captured (run_to_end) and one whose output goes to a log
+    (Child.wait)."""
     done = subprocess.run(
-        [sys.executable, "-c", _SWALLOWED_INTERRUPT, str(ROOT / "bench")],
+        [sys.executable, "-c", _SWALLOWED_INTERRUPT, str(ROOT / "bench"), wait],
         capture_output=True,
         text=True,
         timeout=60,
