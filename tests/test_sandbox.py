@@ -29,7 +29,7 @@ def keep(megabytes: int) -> int:
 
 
 def test_a_worker_holding_more_than_the_limit_is_replaced() -> None:
-    with Pool(keep, workers=1, memory_limit=60 * MB) as pool:
+    with Pool(keep, workers=1, recycle_memory=60 * MB) as pool:
         first = pool.run(1, 10)
         assert pool.run(1, 10) == first, "a worker below the limit is kept"
         assert pool.run(100, 10) == first, "the job runs; its worker goes afterwards"

@@ -1,4 +1,5 @@
-"""Run untrusted work (SPARQL queries) in worker processes that can be killed at a deadline.
+"""Run untrusted work (SPARQL queries and updates) in confined worker processes that are
+killed at a deadline and cannot take more memory than they are allowed.
 
 Neither rdflib nor pyoxigraph can stop a query once it runs: a Python thread cannot be
 killed, and pyoxigraph holds its thread in native code. The one mechanism that always
@@ -9,23 +10,35 @@ works is a separate process, killed when its deadline passes (see the measuremen
   small process that holds a copy-on-write image of everything loaded so far (the store)
   and does nothing but fork workers on request. Forking from the zygote, never from the
   multi-threaded web process, keeps the workers free of locks held by other threads.
-- Each worker serves one job at a time over a socket pair: it receives a pickled job,
-  runs the handler given at start, and sends back a pickled reply.
+- Each worker confines itself (:mod:`coopgraph.jail`: no network, no files, a memory
+  limit) before it reads its first job, then serves one job at a time over a socket pair:
+  it receives a pickled job, runs the handler given at start, and sends back a pickled
+  reply. While it runs, a job may ask the pool for a *service* the worker itself cannot
+  reach (:func:`call`; the remote engine's HTTP requests go this way, to the one store
+  the server is configured with).
 - :meth:`Pool.run` hands a job to an idle worker and waits for the reply until the
   deadline. When the deadline passes, the worker is killed (SIGKILL: its CPU is freed at
   once), a fresh one is forked from the zygote, and :class:`DeadlineExceeded` is raised.
+  A worker that ran out of memory ends its job with :class:`MemoryExceeded` and is
+  replaced.
 - When every worker is busy, a job waits for one at most ``queue_timeout`` seconds, and at
   most ``max_waiting`` jobs wait; beyond that :class:`PoolBusy` is raised at once.
+- :meth:`Pool.adopt` runs a job (an update) in a fresh worker and, when it succeeds, makes
+  that worker the zygote of the next *generation*: the workers forked from then on hold the
+  data as the job left it. Jobs already running finish on the old generation; a job that
+  fails or runs past its deadline leaves the pool as it was. Nothing is forked from the web
+  process after the start.
 
-Workers and the zygote die with their parent: the zygote exits when its control socket
-closes, and workers are sent SIGKILL by the kernel when the zygote dies (Linux
-``PR_SET_PDEATHSIG``).
+Workers die with their zygote (Linux ``PR_SET_PDEATHSIG``); a zygote exits when its control
+socket closes. A zygote reaps its workers only when asked, so that the pool can read how a
+worker that died ended (``/proc/PID/stat`` of the zombie) before it is gone.
 """
 
 from __future__ import annotations
 
 import contextlib
 import ctypes
+import faulthandler
 import os
 import pickle
 import signal
@@ -39,11 +52,16 @@ from functools import cache
 from multiprocessing.connection import Connection
 from typing import Any
 
+from coopgraph import jail
 from coopgraph.errors import CoopgraphError
 
 Handler = Callable[[Any], Any]
+#: A service the pool offers to jobs: called in the pool's process with the job's payload
+#: and the seconds left before the job's deadline.
+Service = Callable[[Any, float], Any]
 
 _SPAWN = b"S"
+_REAP = b"R"
 _PR_SET_PDEATHSIG = 1
 
 
@@ -55,12 +73,20 @@ class DeadlineExceeded(SandboxError):
     """The job ran past its deadline; its worker was killed."""
 
 
+class MemoryExceeded(SandboxError):
+    """The job needed more memory than a worker may take; its worker was replaced."""
+
+
 class PoolBusy(SandboxError):
     """Every worker is busy and too many jobs are already waiting."""
 
 
 class WorkerDied(SandboxError):
     """The worker died while running the job (it was replaced)."""
+
+
+class ReplyTooLarge(SandboxError):
+    """The worker's reply was larger than the pool accepts."""
 
 
 class JobFailed(SandboxError):
@@ -78,9 +104,20 @@ class JobFailed(SandboxError):
 
 
 @dataclass
+class _Zygote:
+    pid: int
+    control: socket.socket
+    generation: int
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    busy: int = 0
+    retired: bool = False
+
+
+@dataclass
 class _Worker:
     pid: int
     conn: Connection
+    zygote: _Zygote
     jobs: int = 0
 
 
@@ -91,15 +128,16 @@ class PoolStats:
     jobs: int = 0
     killed: int = 0
     died: int = 0
+    memory_exceeded: int = 0
     busy_refusals: int = 0
     spawned: int = 0
     recycled: int = 0
     waiting: int = 0
-    extra: dict[str, int] = field(default_factory=dict)
+    generation: int = 0
 
 
 class Pool:
-    """A pool of worker processes forked from a zygote.
+    """A pool of confined worker processes forked from a zygote.
 
     Args:
         handler: Called in a worker with each job; its return value is the reply. It
@@ -107,11 +145,17 @@ class Pool:
         workers: How many worker processes run jobs at the same time.
         max_waiting: How many jobs may wait for a worker before new ones are refused.
         queue_timeout: How long, in seconds, a job waits for a worker at most.
-        memory_limit: Bytes of private memory a worker may hold after a job; past it, the
+        recycle_memory: Bytes of private memory a worker may hold after a job; past it, the
             worker is replaced by a fresh fork of the zygote (0: no limit). A forked worker
             shares its parent's memory until it writes to it, and reading much of an
             in-memory store writes to it (reference counts): without a limit, every worker
             that once ran a large query keeps its own copy of much of the data.
+        confinement: How workers confine themselves (None: they do not; for tests of the
+            pool itself and for machines where confinement is switched off).
+        prepare: Called once in each zygote before it forks workers, to load what the
+            handler will need (a confined worker cannot import modules from disk).
+        services: Services jobs may :func:`call`, by name.
+        max_reply: The largest reply accepted from a worker, in bytes (0: any).
     """
 
     def __init__(
@@ -120,7 +164,11 @@ class Pool:
         workers: int = 2,
         max_waiting: int = 16,
         queue_timeout: float = 5.0,
-        memory_limit: int = 0,
+        recycle_memory: int = 0,
+        confinement: jail.Confinement | None = None,
+        prepare: Callable[[], None] | None = None,
+        services: dict[str, Service] | None = None,
+        max_reply: int = 0,
     ) -> None:
         if workers < 1:
             raise ValueError("a pool needs at least one worker")
@@ -128,13 +176,16 @@ class Pool:
         self._size = workers
         self._max_waiting = max_waiting
         self._queue_timeout = queue_timeout
-        self._memory_limit = memory_limit
+        self._recycle_memory = recycle_memory
+        self._confinement = confinement
+        self._prepare = prepare
+        self._services = dict(services or {})
+        self._max_reply = max_reply
         self._idle: list[_Worker] = []
         self._lock = threading.Lock()
         self._available = threading.Condition(self._lock)
-        self._control: socket.socket | None = None
-        self._control_lock = threading.Lock()
-        self._zygote_pid: int | None = None
+        self._adopting = threading.Lock()
+        self._zygote: _Zygote | None = None
         self.stats = PoolStats()
 
     # ------------------------------------------------------------------ life cycle
@@ -145,29 +196,23 @@ class Pool:
         pid = os.fork()
         if pid == 0:  # the zygote
             parent_end.close()
-            _run_zygote(zygote_end, self._handler)
+            _run_zygote(zygote_end, self._handler, self._confinement, self._prepare)
         zygote_end.close()
-        self._control = parent_end
-        self._zygote_pid = pid
+        self._zygote = _Zygote(pid, parent_end, 0)
         for _ in range(self._size):
-            self._idle.append(self._spawn())
+            self._idle.append(self._spawn(self._zygote))
         return self
 
     def close(self) -> None:
         """Stop the workers and the zygote."""
         with self._lock:
             workers, self._idle = self._idle, []
+            zygote, self._zygote = self._zygote, None
         for worker in workers:
             _kill(worker.pid)
             worker.conn.close()
-        if self._control is not None:
-            self._control.close()
-            self._control = None
-        if self._zygote_pid is not None:
-            _kill(self._zygote_pid)
-            with contextlib.suppress(ChildProcessError):
-                os.waitpid(self._zygote_pid, 0)
-            self._zygote_pid = None
+        if zygote is not None:
+            self._close_zygote(zygote)
 
     def __enter__(self) -> Pool:
         return self.start()
@@ -180,42 +225,96 @@ class Pool:
         """The number of worker processes."""
         return self._size
 
+    @property
+    def generation(self) -> int:
+        """How many times a job was adopted (the data's generation in the workers)."""
+        return self.stats.generation
+
     def worker_pids(self) -> list[int]:
         """The process ids of the idle workers (for tests and diagnostics)."""
         with self._lock:
             return [w.pid for w in self._idle]
 
+    def zygote_pid(self) -> int | None:
+        """The process id of the current zygote."""
+        zygote = self._zygote
+        return zygote.pid if zygote is not None else None
+
     # ------------------------------------------------------------------ running jobs
 
-    def run(self, job: Any, deadline: float) -> Any:
+    def run(self, job: Any, deadline: float, fds: tuple[int, ...] = ()) -> Any:
         """Run ``job`` in a worker and return the handler's reply.
 
         Args:
             job: A picklable job for the handler.
             deadline: Seconds the job may run.
+            fds: File descriptors to hand to the worker with the job (the handler finds
+                them with :func:`received_fds`).
 
         Raises:
             PoolBusy: when no worker is free and too many jobs wait already.
             DeadlineExceeded: when the job ran too long (its worker was killed).
+            MemoryExceeded: when the job needed more memory than a worker may take.
             WorkerDied: when the worker died during the job.
+            ReplyTooLarge: when the reply was larger than ``max_reply``.
             JobFailed: when the handler raised.
         """
         worker = self._acquire()
         try:
-            reply = self._exchange(worker, job, deadline)
+            reply = self._exchange(worker, ("job", job), deadline, fds)
         except BaseException:
             self._replace(worker)
             raise
-        if self._memory_limit and private_memory(worker.pid) > self._memory_limit:
+        if reply[0] == "memory":  # its heap may be left in pieces: a fresh one is better
+            self._replace(worker)
+        elif self._recycle_memory and private_memory(worker.pid) > self._recycle_memory:
             self.stats.recycled += 1
             self._replace(worker)
         else:
             self._release(worker)
+        return self._value(reply)
+
+    def adopt(self, job: Any, deadline: float) -> Any:
+        """Run ``job`` in a fresh worker; when it succeeds, that worker becomes the zygote
+        of the next generation, and the handler's reply is returned.
+
+        Jobs running meanwhile are answered by the current generation; idle workers of the
+        old generation are replaced at once, busy ones when their job ends. When the job
+        fails, runs past the deadline or runs out of memory, its worker is killed and the
+        pool is unchanged. One job is adopted at a time.
+
+        Raises:
+            As :meth:`run` (PoolBusy excepted: the fresh worker is extra).
+        """
+        with self._adopting:
+            zygote = self._current()
+            worker = self._spawn(zygote)
+            with self._lock:
+                zygote.busy += 1
+            try:
+                reply = self._exchange(worker, ("adopt", job), deadline, ())
+                value = self._value(reply)
+            except BaseException:
+                self._discard(worker)
+                raise
+            self._switch(worker)
+            return value
+
+    def _value(self, reply: tuple[str, Any]) -> Any:
         status, value = reply
         if status == "ok":
             return value
+        if status == "memory":
+            self.stats.memory_exceeded += 1
+            raise MemoryExceeded(value)
         error, details = value
         raise JobFailed(error, details)
+
+    def _current(self) -> _Zygote:
+        zygote = self._zygote
+        if zygote is None:
+            raise SandboxError("the pool is not running")
+        return zygote
 
     def _acquire(self) -> _Worker:
         with self._available:
@@ -232,42 +331,167 @@ class Pool:
                     self.stats.busy_refusals += 1
                     raise PoolBusy(f"all {self._size} query workers stayed busy")
             self.stats.jobs += 1
-            return self._idle.pop()
+            worker = self._idle.pop()
+            worker.zygote.busy += 1
+            return worker
 
     def _release(self, worker: _Worker) -> None:
         with self._available:
-            self._idle.append(worker)
-            self._available.notify()
+            worker.zygote.busy -= 1
+            if worker.zygote is self._zygote:
+                self._idle.append(worker)
+                self._available.notify()
+                return
+        self._retire(worker)  # of an older generation: a fresh one takes its place
+        self._add_fresh()
 
-    def _exchange(self, worker: _Worker, job: Any, deadline: float) -> tuple[str, Any]:
+    def _exchange(
+        self, worker: _Worker, envelope: tuple[str, Any], deadline: float, fds: tuple[int, ...]
+    ) -> tuple[str, Any]:
+        ends = time.monotonic() + max(deadline, 0.0)
+        conn = worker.conn
         try:
-            worker.conn.send_bytes(pickle.dumps(job, pickle.HIGHEST_PROTOCOL))
-            if not worker.conn.poll(max(deadline, 0.0)):
-                self.stats.killed += 1
-                raise DeadlineExceeded(f"the job ran past its deadline of {deadline:g} s")
-            reply = pickle.loads(worker.conn.recv_bytes())
-        except (EOFError, OSError, pickle.UnpicklingError) as err:
-            self.stats.died += 1
-            raise WorkerDied(f"a query worker died ({type(err).__name__})") from None
+            conn.send_bytes(pickle.dumps((*envelope, len(fds)), pickle.HIGHEST_PROTOCOL))
+            if fds:
+                with _as_socket(conn) as sock:
+                    socket.send_fds(sock, [b"F"], list(fds))
+            while True:
+                if not conn.poll(max(ends - time.monotonic(), 0.0)):
+                    self.stats.killed += 1
+                    raise DeadlineExceeded(f"the job ran past its deadline of {deadline:g} s")
+                message = pickle.loads(conn.recv_bytes(self._max_reply or None))
+                if message[0] != "call":
+                    break
+                conn.send_bytes(self._serve(message[1], message[2], ends))
+        except OSError as err:
+            if "bad message length" in str(err):
+                raise ReplyTooLarge(f"the answer was larger than {self._max_reply} bytes") from None
+            raise self._died(worker, err) from None
+        except (EOFError, pickle.UnpicklingError) as err:
+            raise self._died(worker, err) from None
         worker.jobs += 1
-        return reply
+        return message
+
+    def _serve(self, name: str, payload: Any, ends: float) -> bytes:
+        """Answer a job's :func:`call` (in this process)."""
+        try:
+            service = self._services[name]
+            answer: tuple[str, Any] = ("return", service(payload, ends - time.monotonic()))
+        except Exception as err:  # noqa: BLE001 - the job gets the error, as its own
+            answer = ("raise", err)
+        try:
+            return pickle.dumps(answer, pickle.HIGHEST_PROTOCOL)
+        except Exception:  # noqa: BLE001 - an error that cannot be pickled
+            plain = RuntimeError(f"{type(answer[1]).__name__}: {answer[1]}")
+            return pickle.dumps(("raise", plain), pickle.HIGHEST_PROTOCOL)
+
+    def _died(self, worker: _Worker, err: BaseException) -> SandboxError:
+        """The error for a worker that ended during its job, by how it ended."""
+        status = exit_status(worker.pid)
+        if status is not None and os.WIFSIGNALED(status):
+            sig = os.WTERMSIG(status)
+            # Rust aborts when an allocation fails; the kernel's OOM killer sends SIGKILL.
+            if sig in (signal.SIGABRT, signal.SIGKILL):
+                self.stats.memory_exceeded += 1
+                return MemoryExceeded("the worker ran out of memory")
+        self.stats.died += 1
+        how = f"signal {os.WTERMSIG(status)}" if status and os.WIFSIGNALED(status) else "exit"
+        return WorkerDied(f"a query worker died ({type(err).__name__}, {how})")
+
+    # ------------------------------------------------------------------ workers
 
     def _replace(self, worker: _Worker) -> None:
         """Kill ``worker`` (its job is abandoned) and put a fresh one in the pool."""
+        with self._lock:
+            worker.zygote.busy -= 1
+        self._retire(worker)
+        self._add_fresh()
+
+    def _discard(self, worker: _Worker) -> None:
+        """Kill the fresh worker of a failed :meth:`adopt`."""
+        with self._lock:
+            worker.zygote.busy -= 1
+        self._retire(worker)
+
+    def _retire(self, worker: _Worker) -> None:
         _kill(worker.pid)
         worker.conn.close()
-        self._release(self._spawn())
+        zygote = worker.zygote
+        with contextlib.suppress(OSError):
+            with zygote.lock:
+                zygote.control.sendall(_REAP + worker.pid.to_bytes(4, "little"))
+        if zygote.retired and zygote.busy == 0:
+            self._close_zygote(zygote)
 
-    def _spawn(self) -> _Worker:
-        if self._control is None:
-            raise SandboxError("the pool is not running")
-        with self._control_lock:
-            self._control.sendall(_SPAWN)
-            message, fds, _, _ = socket.recv_fds(self._control, 64, 1)
+    def _add_fresh(self) -> None:
+        """Fork a worker of the current generation into the idle list (when running)."""
+        zygote = self._zygote
+        if zygote is None:
+            return
+        try:
+            fresh = self._spawn(zygote)
+        except SandboxError:
+            if self._zygote is zygote:
+                raise
+            return  # the generation changed meanwhile; the new one is full
+        with self._available:
+            if self._zygote is zygote and len(self._idle) < self._size:
+                self._idle.append(fresh)
+                self._available.notify()
+                return
+        self._retire(fresh)
+
+    def _spawn(self, zygote: _Zygote) -> _Worker:
+        try:
+            with zygote.lock:
+                zygote.control.sendall(_SPAWN)
+                message, fds, _, _ = socket.recv_fds(zygote.control, 64, 1)
+        except OSError as err:
+            raise SandboxError(f"the zygote could not fork a worker: {err}") from None
         if not fds:
             raise SandboxError("the zygote did not hand over a worker")
         self.stats.spawned += 1
-        return _Worker(int(message.decode("ascii")), Connection(fds[0]))
+        worker = _Worker(int(message.decode("ascii")), Connection(fds[0]), zygote)
+        if self._confinement is not None and self._confinement.memory_bytes:
+            try:
+                jail.limit_memory(worker.pid, self._confinement.memory_bytes)
+            except jail.JailError:
+                _kill(worker.pid)
+                worker.conn.close()
+                raise
+        return worker
+
+    def _switch(self, worker: _Worker) -> None:
+        """Make ``worker`` (which has just become a zygote) the current generation."""
+        control = socket.socket(fileno=os.dup(worker.conn.fileno()))
+        worker.conn.close()
+        with self._lock:
+            old = worker.zygote
+            old.busy -= 1
+            self.stats.generation += 1
+            self._zygote = _Zygote(worker.pid, control, self.stats.generation)
+            stale, self._idle = self._idle, []
+            old.retired = True
+            old.busy += len(stale)  # released one by one below
+        for _ in stale:
+            self._add_fresh()
+        for previous in stale:
+            with self._lock:
+                previous.zygote.busy -= 1
+            self._retire(previous)
+        if old.busy == 0:
+            self._close_zygote(old)
+
+    def _close_zygote(self, zygote: _Zygote) -> None:
+        with zygote.lock:
+            if zygote.control.fileno() < 0:
+                return
+            zygote.control.close()
+        _kill_later(zygote.pid)
+
+
+def _as_socket(conn: Connection) -> socket.socket:
+    return socket.socket(fileno=os.dup(conn.fileno()))
 
 
 #: A job that ran this long (seconds) may have left much freed memory in the C heap.
@@ -306,49 +530,154 @@ def private_memory(pid: int) -> int:
     return total
 
 
-# ---------------------------------------------------------------------- child processes
+def exit_status(pid: int, wait: float = 1.0) -> int | None:
+    """How process ``pid`` ended (a wait status), read from its zombie's /proc/PID/stat
+    (the zygote reaps its workers only when told); None when it cannot be read."""
+    end = time.monotonic() + wait
+    while True:
+        try:
+            with open(f"/proc/{pid}/stat", encoding="ascii") as fh:
+                fields = fh.read().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            return None
+        if fields[0] in ("Z", "X") and len(fields) >= 50:
+            return int(fields[49])  # field 52 of stat, "exit_code"
+        if time.monotonic() > end:
+            return None
+        time.sleep(0.005)
 
 
-def _run_zygote(control: socket.socket, handler: Handler) -> None:
+# ---------------------------------------------------------------------- in a worker
+
+#: The worker's connection to the pool while it runs a job (None elsewhere).
+_job_conn: Connection | None = None
+_job_fds: list[int] = []
+
+
+def in_worker() -> bool:
+    """Whether this code runs in a pool's worker, inside a job."""
+    return _job_conn is not None
+
+
+def call(name: str, payload: Any) -> Any:
+    """From inside a job: ask the pool's process for its service ``name``; return its answer
+    or raise its error."""
+    if _job_conn is None:
+        raise SandboxError(f"the service {name!r} is only reachable from a job")
+    _job_conn.send_bytes(pickle.dumps(("call", name, payload), pickle.HIGHEST_PROTOCOL))
+    kind, value = pickle.loads(_job_conn.recv_bytes())
+    if kind == "raise":
+        raise value
+    return value
+
+
+def received_fds() -> list[int]:
+    """The file descriptors handed over with the current job (the job owns them)."""
+    return list(_job_fds)
+
+
+def _run_zygote(
+    control: socket.socket,
+    handler: Handler,
+    confinement: jail.Confinement | None,
+    prepare: Callable[[], None] | None,
+) -> None:
     """The zygote's loop: fork a worker for every spawn request; never returns."""
     code = 0
     try:
-        signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # workers are reaped by the kernel
         signal.signal(signal.SIGINT, signal.SIG_IGN)
-        while True:
-            command = control.recv(1)
-            if command != _SPAWN:
-                break
-            ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-            pid = os.fork()
-            if pid == 0:
-                control.close()
-                theirs.close()
-                _run_worker(ours, handler)
-            socket.send_fds(control, [str(pid).encode("ascii")], [theirs.fileno()])
-            ours.close()
-            theirs.close()
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)  # workers stay zombies until reaped
+        if prepare is not None:
+            prepare()
+        _serve_zygote(control, handler, confinement)
     except BaseException:  # noqa: BLE001 - the zygote must never return into the caller
         code = 1
     finally:
         os._exit(code)
 
 
-def _run_worker(sock: socket.socket, handler: Handler) -> None:
+def _serve_zygote(
+    control: socket.socket, handler: Handler, confinement: jail.Confinement | None
+) -> None:
+    """Answer spawn and reap requests until the control socket closes."""
+    while True:
+        command = control.recv(1)
+        if command == _REAP:
+            pid = int.from_bytes(_recv_exactly(control, 4), "little")
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(pid, 0)
+            continue
+        if command != _SPAWN:
+            break
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        pid = os.fork()
+        if pid == 0:
+            control.close()
+            theirs.close()
+            _run_worker(ours, handler, confinement)
+        socket.send_fds(control, [str(pid).encode("ascii")], [theirs.fileno()])
+        ours.close()
+        theirs.close()
+    _reap_dead()
+
+
+def _recv_exactly(sock: socket.socket, size: int) -> bytes:
+    data = b""
+    while len(data) < size:
+        chunk = sock.recv(size - len(data))
+        if not chunk:
+            raise EOFError
+        data += chunk
+    return data
+
+
+def _reap_dead(within: float = 0.2) -> None:
+    """Reap the children that have ended (a retired zygote's killed workers)."""
+    end = time.monotonic() + within
+    while time.monotonic() < end:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            time.sleep(0.01)
+
+
+def _run_worker(
+    sock: socket.socket, handler: Handler, confinement: jail.Confinement | None
+) -> None:
     """A worker's loop: run jobs until the socket closes; never returns."""
+    global _job_conn
     code = 0
     try:
-        _die_with_parent()
-        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        _die_with_parent(True)
         signal.signal(signal.SIGINT, signal.SIG_IGN)
+        faulthandler.disable()  # a job that runs out of memory aborts: no stack dump for it
+        if confinement is not None:
+            jail.confine(confinement)
         conn = Connection(sock.detach())
         while True:
             try:
-                job = pickle.loads(conn.recv_bytes())
+                kind, job, nfds = pickle.loads(conn.recv_bytes())
             except EOFError:
                 break
+            if nfds:
+                with _as_socket(conn) as raw:
+                    _, fds, _, _ = socket.recv_fds(raw, 1, nfds)
+                _job_fds[:] = fds
             started = time.monotonic()
-            conn.send_bytes(_reply(handler, job))
+            _job_conn = conn
+            try:
+                reply, ok = _reply(handler, job)
+            finally:
+                _job_conn = None
+                for fd in _job_fds:
+                    with contextlib.suppress(OSError):
+                        os.close(fd)
+                _job_fds.clear()
+            conn.send_bytes(reply)
+            if kind == "adopt" and ok:
+                _become_zygote(conn, handler, confinement)
             if time.monotonic() - started >= TRIM_AFTER:
                 release_free_memory()
     except BaseException:  # noqa: BLE001 - a worker must never return into the caller
@@ -357,30 +686,55 @@ def _run_worker(sock: socket.socket, handler: Handler) -> None:
         os._exit(code)
 
 
-def _reply(handler: Handler, job: Any) -> bytes:
+def _become_zygote(
+    conn: Connection, handler: Handler, confinement: jail.Confinement | None
+) -> None:
+    """Serve as the next generation's zygote, on the connection the job came by."""
+    _die_with_parent(False)  # it outlives the zygote it was forked from
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    control = socket.socket(fileno=conn.fileno())
+    _serve_zygote(control, handler, confinement)
+    os._exit(0)
+
+
+def _reply(handler: Handler, job: Any) -> tuple[bytes, bool]:
     try:
         reply: tuple[str, Any] = ("ok", handler(job))
-        return pickle.dumps(reply, pickle.HIGHEST_PROTOCOL)
+        return pickle.dumps(reply, pickle.HIGHEST_PROTOCOL), True
+    except MemoryError:
+        return pickle.dumps(("memory", "the job ran out of memory")), False
     except Exception as err:  # noqa: BLE001 - every failure goes back to the caller
         details = traceback.format_exc()
         try:
-            return pickle.dumps(("error", (err, details)), pickle.HIGHEST_PROTOCOL)
+            return pickle.dumps(("error", (err, details)), pickle.HIGHEST_PROTOCOL), False
         except Exception:  # noqa: BLE001 - the exception itself could not be pickled
             plain = RuntimeError(f"{type(err).__name__}: {err}")
-            return pickle.dumps(("error", (plain, details)), pickle.HIGHEST_PROTOCOL)
+            return pickle.dumps(("error", (plain, details)), pickle.HIGHEST_PROTOCOL), False
 
 
-def _die_with_parent() -> None:
-    """Ask Linux to SIGKILL this process when its parent (the zygote) dies."""
+def _die_with_parent(on: bool) -> None:
+    """Ask Linux to SIGKILL this process when its parent (the zygote) dies, or not."""
     with contextlib.suppress(OSError, AttributeError):
-        _libc().prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
-        if os.getppid() == 1:  # the zygote died before prctl took effect
+        _libc().prctl(_PR_SET_PDEATHSIG, signal.SIGKILL if on else 0)
+        if on and os.getppid() == 1:  # the zygote died before prctl took effect
             os._exit(0)
 
 
 def _kill(pid: int) -> None:
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.kill(pid, signal.SIGKILL)
+
+
+def _kill_later(pid: int) -> None:
+    """A zygote whose control socket closed exits by itself; make sure it does."""
+
+    def finish() -> None:
+        if not wait_gone(pid, 2.0):
+            _kill(pid)
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(pid, os.WNOHANG)
+
+    threading.Thread(target=finish, daemon=True).start()
 
 
 def wait_gone(pid: int, timeout: float = 5.0) -> bool:

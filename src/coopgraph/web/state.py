@@ -124,7 +124,7 @@ class ServerState:
             workers=max(1, int(self.settings["query_workers"])),
             max_waiting=int(self.settings["max_waiting"]),
             queue_timeout=float(self.settings["queue_timeout"]),
-            memory_limit=int(float(self.settings["worker_memory_mb"]) * 2**20),
+            recycle_memory=int(float(self.settings["worker_memory_mb"]) * 2**20),
         ).start()
 
     def stop_pool(self) -> None:
