@@ -97,6 +97,9 @@ class Scan:
         is_lookup: The text is a lookup of one node's statements (see :func:`is_lookup`).
         unlimited_lookup: The text is a SELECT lookup with neither LIMIT nor OFFSET, so
             :func:`with_limit` may add a LIMIT to it.
+        service_like: The first word that starts with the letters SERVICE, in any case
+            (``service:x`` included), outside strings, IRIs and comments.
+        load_like: The same for LOAD.
     """
 
     form: str | None
@@ -106,6 +109,8 @@ class Scan:
     too_deep: Keyword | None = None
     is_lookup: bool = False
     unlimited_lookup: bool = False
+    service_like: Keyword | None = None
+    load_like: Keyword | None = None
 
     @property
     def is_update(self) -> bool:
@@ -119,17 +124,91 @@ class Scan:
 
 
 def scan(text: str) -> Scan:
-    """Tokenize ``text`` and report its form and risky keywords.
+    """Tokenize ``text`` and report its form and risky keywords, as either engine reads
+    them (see :func:`_scan`).
+
+    rdflib decodes ``\\uXXXX`` and ``\\UXXXXXXXX`` escapes in the whole text before it
+    parses it (so ``\\u0046ROM`` is FROM there), pyoxigraph does not outside strings: a
+    text with escapes is scanned as it is and decoded, and a keyword found in either counts
+    (at its place in the text as sent).
 
     An unterminated string or comment is left to the engine's parser to report.
+    """
+    found, form, shapes = _scan(text)
+    if "\\u" in text or "\\U" in text:
+        decoded, origin = _decode_escapes(text)
+        also, decoded_form, _ = _scan(decoded)
+        for name, at in also.items():
+            found.setdefault(name, origin[at])
+        form = form or decoded_form
+    lookup = shapes is not None and _LOOKUP.fullmatch(" ".join(shapes) + " ") is not None
+    unlimited = lookup and "SELECT" in shapes and not {"LIMIT", "OFFSET"} & set(shapes)  # type: ignore[arg-type]
+    return Scan(
+        form,
+        _keyword(text, "SERVICE", found),
+        _keyword(text, "LOAD", found),
+        _keyword(text, "FROM", found),
+        _keyword(text, "nesting", found),
+        lookup,
+        unlimited,
+        _keyword(text, "SERVICE-like", found),
+        _keyword(text, "LOAD-like", found),
+    )
+
+
+_ESCAPE = re.compile(r"\\u([0-9A-Fa-f]{4})|\\U([0-9A-Fa-f]{8})")
+
+
+def _decode_escapes(text: str) -> tuple[str, list[int]]:
+    """``text`` with its codepoint escapes decoded, and for each offset of the result the
+    offset in ``text`` it comes from."""
+    out: list[str] = []
+    origin: list[int] = []
+    last = 0
+    for match in _ESCAPE.finditer(text):
+        out.append(text[last : match.start()])
+        origin.extend(range(last, match.start()))
+        code = int(match.group(1) or match.group(2), 16)
+        out.append(chr(code) if code <= 0x10FFFF else "\ufffd")
+        origin.append(match.start())
+        last = match.end()
+    out.append(text[last:])
+    origin.extend(range(last, len(text) + 1))
+    return "".join(out), origin
+
+
+def _scan(text: str) -> tuple[dict[str, int], str | None, list[str] | None]:
+    """Tokenize ``text``: where each watched keyword first is, the form, and the tokens'
+    shapes for the lookup test (None when no lookup has them).
+
+    A keyword counts where an engine reads it:
+
+    - as a whole word (``?o.SERVICE`` is ``?o``, ``.``, ``SERVICE``);
+    - glued to a prefixed name, as pyoxigraph's parser reads it (it matches keywords
+      without a word boundary, and tries the keyword where a term does not fit):
+      ``SERVICE:x {`` and ``SERVICESILENT:x {`` are a SERVICE (a name followed by a group
+      cannot be a triple's subject), a word starting with FROM outside every group is a
+      dataset clause, a word starting with LOAD where an update operation starts is a LOAD.
+      ``service:x ?p ?o`` stays a triple pattern.
+
+    Besides, ``SERVICE-like`` and ``LOAD-like`` note the first word that merely starts with
+    those letters anywhere (for a store whose grammar is not known: see
+    :func:`refuse_remote`).
     """
     found: dict[str, int] = {}  # keyword (or "nesting") -> where it first is
     form: str | None = None
     depth = unary = 0
     shapes: list[str] | None = []  # the tokens' shapes in _LOOKUP's terms; None: no lookup
+    glued_service: int | None = None  # a word starting with SERVICE, waiting for its next token
+    previous = ""  # the previous token ("" at the start)
     for match in _TOKEN.finditer(text, _SKIP.match(text).end()):  # type: ignore[union-attr]
         kind = match.lastgroup
         token = match.group(kind)  # type: ignore[arg-type]
+        at = match.start(kind)
+        if glued_service is not None:
+            if token == "{" and "SERVICE" not in found:
+                found["SERVICE"] = glued_service
+            glued_service = None
         if shapes is not None:
             shape = _lookup_shape(kind, token, shapes[-1] if shapes else "")
             if shape is None:
@@ -143,30 +222,32 @@ def scan(text: str) -> Scan:
         elif kind == "word":
             # "-" is a word character here (for prefixed names), so "- - -1" is words.
             unary += len(token) - len(token.lstrip("-"))
+            upper = token.upper()
+            for like in ("SERVICE", "LOAD"):
+                if upper.startswith(like) and previous.upper() != "PREFIX":
+                    found.setdefault(like + "-like", at)
             if ":" not in token:
                 # Without a colon the token is no prefixed name: SPARQL splits it at every
                 # punctuation mark ("?o.SERVICE" is "?o", ".", "SERVICE").
                 for part in _PART.finditer(token):
                     word = part.group().upper()
                     if word in _WATCHED and word not in found:
-                        found[word] = match.start(kind) + part.start()
+                        found[word] = at + part.start()
                     if form is None and word in _FORMS:
                         form = word
+            elif not upper.startswith("_:") and previous.upper() != "PREFIX":
+                if upper.startswith("SERVICE"):
+                    glued_service = at
+                elif upper.startswith("FROM") and depth == 0:
+                    found.setdefault("FROM", at)
+                elif upper.startswith("LOAD") and depth == 0 and previous in ("", ";", ">"):
+                    found.setdefault("LOAD", at)
         if (depth > MAX_NESTING or unary > MAX_NESTING) and "nesting" not in found:
-            found["nesting"] = match.start(kind)
+            found["nesting"] = at
         if kind == "word" and token.strip("-") or kind in ("iri", "string", "var"):
             unary = 0
-    lookup = shapes is not None and _LOOKUP.fullmatch(" ".join(shapes) + " ") is not None
-    unlimited = lookup and "SELECT" in shapes and not {"LIMIT", "OFFSET"} & set(shapes)  # type: ignore[arg-type]
-    return Scan(
-        form,
-        _keyword(text, "SERVICE", found),
-        _keyword(text, "LOAD", found),
-        _keyword(text, "FROM", found),
-        _keyword(text, "nesting", found),
-        lookup,
-        unlimited,
-    )
+        previous = ">" if kind == "iri" else token
+    return found, form, shapes
 
 
 def _keyword(text: str, name: str, found: dict[str, int]) -> Keyword | None:
@@ -176,12 +257,17 @@ def _keyword(text: str, name: str, found: dict[str, int]) -> Keyword | None:
     at = found[name]
     line = text.count("\n", 0, at) + 1
     column = at - (text.rfind("\n", 0, at) + 1) + 1
-    return Keyword(text[at] if name == "nesting" else name, line, column)
+    shown = text[at] if name == "nesting" else name.removesuffix("-like")
+    return Keyword(shown, line, column)
 
 
-def refuse_remote(found: Scan) -> None:
+def refuse_remote(found: Scan, strict: bool = False) -> None:
     """Raise when the request would reach outside the dataset (SERVICE or LOAD), or nests
     deeper than the parsers can follow.
+
+    ``strict``: for a store whose parser is not known (the remote engine, which evaluates
+    the query itself), also refuse any word that starts with the letters SERVICE or LOAD,
+    however it is glued to what follows.
 
     Raises:
         QueryError: naming the keyword (or the bracket) and where it is.
@@ -207,17 +293,29 @@ def refuse_remote(found: Scan) -> None:
             found.load.line,
             found.load.column,
         )
+    if strict:
+        for like in (found.service_like, found.load_like):
+            if like is not None:
+                raise QueryError(
+                    f"a word starting with {like.name} is not allowed here: the store behind "
+                    f"this endpoint could read it as the keyword {like.name}, which would "
+                    "reach outside the dataset; rename the prefix, or put a space after "
+                    "the keyword if you meant a term",
+                    like.line,
+                    like.column,
+                )
 
 
-def dataset_clause(text: str) -> tuple[list[str], list[str]]:
-    """Return the IRIs of the query's FROM and FROM NAMED clauses, fully parsed.
+def dataset_clause(text: str, base: str | None = None) -> tuple[list[str], list[str]]:
+    """Return the IRIs of the query's FROM and FROM NAMED clauses, fully parsed (relative
+    IRIs resolved against ``base``).
 
     Raises:
         QueryError: when the query does not parse.
     """
     from coopgraph.query import parse_query  # rdflib's parser: slow, so only when needed
 
-    parsed = parse_query(text)
+    parsed = parse_query(text, base)
     default: list[str] = []
     named: list[str] = []
     for clause in parsed.algebra.get("datasetClause") or []:
@@ -281,6 +379,76 @@ def _lookup_shape(kind: str | None, token: str, previous: str) -> str | None:
         return "N" if token.isdigit() else None
     if token == ".":  # "." is a word character here, for prefixed names
         return "."
+    if token.startswith("_:"):
+        return None  # a blank node in a pattern is a variable: no constant subject
     if token == "a" or ":" in token or _NUMBER.fullmatch(token):
         return "T"
     return None
+
+
+def with_using(text: str, graphs: tuple[str, ...], named: tuple[str, ...]) -> str:
+    """The update ``text`` with the protocol's ``using-graph-uri`` (``graphs``) and
+    ``using-named-graph-uri`` (``named``) as USING and USING NAMED clauses of each
+    DELETE/INSERT operation (SPARQL 1.1 Protocol, 2.2.3: they set the dataset of every
+    operation's WHERE). Operations without a WHERE (INSERT DATA, DELETE DATA, the graph
+    management ones) are left as they are.
+
+    Raises:
+        QueryError: when an operation has USING, USING NAMED or WITH of its own (the
+            protocol says the request is then an error), or is a DELETE WHERE (which has
+            no place for USING).
+    """
+    clauses = " ".join([*(f"USING <{g}>" for g in graphs), *(f"USING NAMED <{g}>" for g in named)])
+    inserts: list[int] = []
+    depth = 0
+    operation: list[tuple[str, int]] = []  # the depth-0 words of the current operation
+    for match in _TOKEN.finditer(text, _SKIP.match(text).end()):  # type: ignore[union-attr]
+        kind = match.lastgroup
+        token = match.group(kind)  # type: ignore[arg-type]
+        if kind == "other":
+            if token == "{":
+                depth += 1
+            elif token == "}":
+                depth -= depth > 0
+            elif token == ";" and depth == 0:
+                _place_using(text, operation, inserts)
+                operation = []
+            continue
+        if kind == "word" and depth == 0 and ":" not in token:
+            operation.append((token.upper(), match.start(kind)))
+    _place_using(text, operation, inserts)
+    for at in sorted(inserts, reverse=True):
+        text = f"{text[:at]}{clauses} {text[at:]}"
+    return text
+
+
+def _place_using(text: str, words: list[tuple[str, int]], inserts: list[int]) -> None:
+    """Where USING clauses go in one operation (before its WHERE), if it takes them."""
+    names = [w for w, _ in words if w not in ("PREFIX", "BASE")]
+    if not names or names[0] not in ("INSERT", "DELETE", "WITH"):
+        return
+    if names[:2] in (["INSERT", "DATA"], ["DELETE", "DATA"]):
+        return
+    where_at = next((at for word, at in words if word == "WHERE"), None)
+    if names[:2] == ["DELETE", "WHERE"]:
+        raise QueryError(
+            "using-graph-uri and using-named-graph-uri cannot apply to DELETE WHERE; write "
+            "it as DELETE { ... } WHERE { ... }",
+            *position_of(text, where_at or 0),
+        )
+    for word, at in words:
+        if word in ("USING", "WITH"):
+            raise QueryError(
+                f"the update has {word} of its own and the request has using-graph-uri or "
+                "using-named-graph-uri: give the dataset one way only (SPARQL 1.1 "
+                "Protocol, 2.2.3)",
+                *position_of(text, at),
+            )
+    if where_at is not None:
+        inserts.append(where_at)
+
+
+def position_of(text: str, at: int) -> tuple[int, int]:
+    """The 1-based line and column of offset ``at`` in ``text``."""
+    line = text.count("\n", 0, at) + 1
+    return line, at - (text.rfind("\n", 0, at) + 1) + 1
