@@ -294,3 +294,31 @@ def test_many_adoptions_keep_the_pool_whole() -> None:
         for expected in range(1, 21):
             assert pool.adopt(("add", 0), 10) == expected
         assert pool.run(("get", 0), 10) == 20
+
+
+def test_threads_started_before_confinement_are_filtered_too(listener: Listener) -> None:
+    """A store opened before confinement (RocksDB) may have started threads: seccomp is
+    installed on every thread of the worker."""
+    threads: list[threading.Thread] = []
+    seen: list[str] = []
+
+    def setup() -> None:
+        def later() -> None:
+            time.sleep(0.5)
+            try:
+                seen.append(connect(listener.port))
+            except OSError as err:
+                seen.append(type(err).__name__)
+
+        thread = threading.Thread(target=later)
+        thread.start()
+        threads.append(thread)
+
+    def result(_: object) -> list[str]:
+        for thread in threads:
+            thread.join()
+        return seen
+
+    with Pool(result, workers=1, confinement=CONFINED, setup=setup) as pool:
+        assert pool.run(None, 10) == ["PermissionError"]
+    assert listener.connections == 0

@@ -89,8 +89,8 @@ print(before, private_memory(os.getpid()))
 
 
 def test_free_memory_is_given_back_before_the_server_forks(tmp_path: Path) -> None:
-    """Building the app trims the C heap, so that the processes forked from it (gunicorn's
-    workers, the query workers) do not each carry what loading and counting freed."""
+    """Building the app trims the C heap, so that the processes forked from it (the server's
+    processes, the query workers) do not each carry what loading and counting freed."""
     small = tmp_path / "small.ttl"
     small.write_text("<http://e/s> <http://e/p> 1 .\n", encoding="utf-8")
     done = subprocess.run(

@@ -91,9 +91,7 @@ _confined = False
 # ---------------------------------------------------------------------- system interface
 
 _PR_SET_NO_NEW_PRIVS = 38
-_PR_SET_SECCOMP = 22
 _PR_GET_SECCOMP = 21
-_SECCOMP_MODE_FILTER = 2
 
 # Classic BPF, as seccomp runs it.
 _LD_W_ABS = 0x20
@@ -205,7 +203,8 @@ def confined() -> bool:
 
 
 def confine(spec: Confinement) -> None:
-    """Confine the calling process (it must have a single thread) as ``spec`` says, but for
+    """Confine the calling process as ``spec`` says: seccomp on all its threads, Landlock
+    on the calling one and those it starts (so call it before starting any), but for
     its memory, which the process that forked it limits (:func:`limit_memory`): a confined
     process can no longer read its own size.
 
@@ -305,9 +304,13 @@ def _seccomp(deny_files: bool) -> None:
         struct.pack("=HxxxxxxQ", len(program) // 8, ctypes.addressof(code)), 16
     )
     _no_new_privileges()
-    if _libc().prctl(_PR_SET_SECCOMP, _SECCOMP_MODE_FILTER, ctypes.addressof(fprog), 0, 0):
+    # On every thread of the process (a store may have started some when it was opened).
+    if _libc().syscall(_SECCOMP_CALLS[platform.machine()], 1, 1, ctypes.byref(fprog)):
         raise _fail("installing the seccomp filter")
 
+
+#: seccomp(2) itself, called with SECCOMP_SET_MODE_FILTER and SECCOMP_FILTER_FLAG_TSYNC.
+_SECCOMP_CALLS = {"x86_64": 317, "aarch64": 277}
 
 #: Without Landlock: the calls that open a file (open, openat, creat, openat2).
 _OPEN_CALLS = {"x86_64": (2, 257, 85, 437), "aarch64": (56, 437)}

@@ -64,7 +64,7 @@ class Answer:
     result: Result
 
 
-def parse_query(text: str) -> Query:
+def parse_query(text: str, base: str | None = None) -> Query:
     """Parse and translate a SPARQL 1.1 query.
 
     Raises:
@@ -73,7 +73,7 @@ def parse_query(text: str) -> Query:
     """
     try:
         with PARSER_LOCK:
-            return prepareQuery(text)
+            return prepareQuery(text, base=base)
     except ParseBaseException as err:
         if _is_update(text):
             raise QueryError(

@@ -11,13 +11,18 @@ default graph, the union of the named graphs as a set (copied there by a SPARQL 
 after loading), so that every store answers as the reference engine does, whether or not
 it can make its default graph the union itself, and whether or not its union is a set.
 
-Queries run in the sandbox workers like any other: each asks the store with a timeout
-slightly above the deadline; a stopped worker drops its connection.
+Queries run in the sandbox workers like any other, and those workers cannot open a
+connection (:mod:`coopgraph.jail`): a worker hands each request to the server's process
+(the pool's :data:`BROKER` service), which sends it to the configured endpoint, the only
+one it knows, waits at most until the job's deadline, and reads a bounded answer. The store
+evaluates the query itself: what it does with SERVICE or FROM is its own configuration
+(switch its federation off; coopgraph refuses both before a query is sent).
 """
 
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -28,6 +33,7 @@ import requests
 from rdflib import Graph
 from rdflib.term import Node
 
+from coopgraph import sandbox
 from coopgraph.errors import CoopgraphError, QueryError
 from coopgraph.store import (
     _NAMED_COUNT,
@@ -43,6 +49,7 @@ from coopgraph.store import (
     QueryJob,
     QueryReply,
     Source,
+    check_graph_operations,
     ox_reply,
     ox_to_rdflib,
 )
@@ -65,6 +72,8 @@ class RemoteEngine(Engine):
         store_url: Its Graph Store Protocol endpoint, if it has one.
         auth: HTTP basic credentials, if any.
         timeout: Seconds to wait for one answer from the store.
+        max_answer: The most bytes read of one answer of the store (0: any); past it the
+            request fails rather than fill the server's memory.
     """
 
     name = "remote"
@@ -76,9 +85,11 @@ class RemoteEngine(Engine):
         store_url: str = "",
         auth: tuple[str, str] | None = None,
         timeout: float = 30.0,
+        max_answer: int = 0,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        self.max_answer = max_answer
         self.query_url = query_url
         self.update_url = update_url
         self.store_url = store_url
@@ -86,6 +97,13 @@ class RemoteEngine(Engine):
         self.timeout = timeout
         self._session: requests.Session | None = None
         self._pid = 0
+
+    @property
+    def in_workers(self) -> bool:
+        return False  # the store holds the data; an update goes to it
+
+    def services(self) -> dict[str, Any]:
+        return {BROKER: self.forward}
 
     # ------------------------------------------------------------------ HTTP
 
@@ -99,28 +117,46 @@ class RemoteEngine(Engine):
             self._pid = os.getpid()
         return self._session
 
-    def _send(self, method: str, url: str, what: str, **kwargs: Any) -> requests.Response:
+    def _send(self, method: str, which: str, what: str, **kwargs: Any) -> bytes:
+        """Send a request to one of the store's endpoints (``which``: ``query_url``,
+        ``update_url`` or ``store_url``) and return the body of its answer.
+
+        In a query worker, which cannot open a connection (:mod:`coopgraph.jail`), the
+        request is handed to the server's process (:func:`coopgraph.sandbox.call`), which
+        sends it to that endpoint and nowhere else.
+        """
+        if sandbox.in_worker():
+            return sandbox.call(BROKER, (method, which, what, kwargs))
+        return self.forward((method, which, what, kwargs), self.timeout)
+
+    def forward(self, request: tuple[str, str, str, dict[str, Any]], seconds: float) -> bytes:
+        """Send ``request`` (see :meth:`_send`) to the store, waiting at most ``seconds``
+        (and :attr:`timeout`), reading at most :attr:`max_answer` bytes of the answer."""
+        method, which, what, kwargs = request
+        if which not in ("query_url", "update_url", "store_url"):
+            raise CoopgraphError(f"no such endpoint of the remote store: {which}")
+        url = getattr(self, which)
+        wait = max(0.1, min(self.timeout, seconds))
         try:
-            response = self.session.request(method, url, timeout=self.timeout, **kwargs)
+            with self.session.request(method, url, timeout=wait, stream=True, **kwargs) as response:
+                body = _read_at_most(response, self.max_answer, url)
         except requests.RequestException as err:
             raise CoopgraphError(
                 f"the remote store at {url} did not answer {what}: {err}"
             ) from None
         if response.status_code >= 400:
-            message = " ".join(response.text.split())[:500]
+            message = " ".join(body.decode("utf-8", "replace").split())[:500]
             if response.status_code in (400, 422):
                 raise QueryError(f"the remote store refused {what}: {message}")
             raise CoopgraphError(
                 f"the remote store at {url} answered {what} with {response.status_code}: {message}"
             )
-        return response
+        return body
 
-    def _ask(
-        self, query: str, accept: str, params: Sequence[tuple[str, str]] = ()
-    ) -> requests.Response:
+    def _ask(self, query: str, accept: str, params: Sequence[tuple[str, str]] = ()) -> bytes:
         return self._send(
             "POST",
-            self.query_url,
+            "query_url",
             "a query",
             data=[("query", query), *params],
             headers={"Accept": accept},
@@ -129,11 +165,11 @@ class RemoteEngine(Engine):
     def _update(self, text: str) -> None:
         if not self.update_url:
             raise CoopgraphError("no update URL is set for the remote store (remote_update_url)")
-        self._send("POST", self.update_url, "an update", data={"update": text})
+        self._send("POST", "update_url", "an update", data={"update": text})
 
     def _solutions(self, query: str) -> ox.QuerySolutions:
         response = self._ask(query, SELECT_TYPE)
-        return ox.parse_query_results(response.content, format=ox.QueryResultsFormat.JSON)
+        return ox.parse_query_results(response, format=ox.QueryResultsFormat.JSON)
 
     # ------------------------------------------------------------------ loading
 
@@ -146,14 +182,18 @@ class RemoteEngine(Engine):
             if progress is not None:
                 progress(number, len(sources), source.path)
             if source.graph is not None and self.store_url:
-                with source.path.open("rb") as body:
+                # As N-Triples, parsed here: a relative IRI resolves against the file's URL
+                # (the store would resolve it against its own).
+                with tempfile.TemporaryFile() as body:
+                    ox.serialize(_triples_of(source), body, ox.RdfFormat.N_TRIPLES)
+                    body.seek(0)
                     self._send(
                         "PUT",
-                        self.store_url,
+                        "store_url",
                         f"the graph of {source.path.name}",
                         params={"graph": source.graph},
                         data=body,
-                        headers={"Content-Type": source.media_type},
+                        headers={"Content-Type": NTRIPLES},
                     )
                 continue
             for graph, triples in _graphs_of(source).items():
@@ -166,7 +206,7 @@ class RemoteEngine(Engine):
             params = {"graph": graph} if graph else {"default": ""}
             self._send(
                 "PUT",
-                self.store_url,
+                "store_url",
                 f"a graph of {path.name}",
                 params=params,
                 data=body,
@@ -192,10 +232,10 @@ class RemoteEngine(Engine):
                 params.append(("default-graph-uri", "urn:coopgraph:empty"))
         if job.form in ("CONSTRUCT", "DESCRIBE"):
             response = self._ask(job.query, NTRIPLES, params)
-            quads = ox.parse(response.content, format=ox.RdfFormat.N_TRIPLES)
+            quads = ox.parse(response, format=ox.RdfFormat.N_TRIPLES)
             return ox_reply((q.triple for q in quads), job, self.prefixes)
         response = self._ask(job.query, SELECT_TYPE, params)
-        answer = ox.parse_query_results(response.content, format=ox.QueryResultsFormat.JSON)
+        answer = ox.parse_query_results(response, format=ox.QueryResultsFormat.JSON)
         return ox_reply(answer, job, self.prefixes)
 
     def _evaluate_merged(self, job: QueryJob) -> QueryReply:
@@ -219,7 +259,7 @@ class RemoteEngine(Engine):
     def _graph_triples(self, graph: str) -> Iterator[ox.Triple]:
         query = f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ GRAPH <{graph}> {{ ?s ?p ?o }} }}"
         response = self._ask(query, NTRIPLES)
-        return (q.triple for q in ox.parse(response.content, format=ox.RdfFormat.N_TRIPLES))
+        return (q.triple for q in ox.parse(response, format=ox.RdfFormat.N_TRIPLES))
 
     def select(self, query: str) -> list[dict[str, Node]]:
         answer = self._solutions(query)
@@ -234,7 +274,7 @@ class RemoteEngine(Engine):
         for prefix, namespace in self.prefixes.items():
             graph.bind(prefix, namespace)
         response = self._ask(query, NTRIPLES)
-        for quad in ox.parse(response.content, format=ox.RdfFormat.N_TRIPLES):
+        for quad in ox.parse(response, format=ox.RdfFormat.N_TRIPLES):
             graph.add(tuple(ox_to_rdflib(t) for t in quad.triple))  # type: ignore[arg-type]
         return graph
 
@@ -247,12 +287,13 @@ class RemoteEngine(Engine):
         direct = next(iter(self._solutions(_DIRECT_COUNT)))[0]
         return int(named.value) + int(direct.value)
 
-    def update(self, text: str) -> None:
+    def update(self, text: str, base_iri: str | None = None) -> None:
         """As on the other engines: outside GRAPH, the update sees and changes the default
         graph's own triples; the union is then copied into it again."""
+        check_graph_operations(text, base_iri, set(self.graph_names()))
         self._update(UNION_STRIP)
         try:
-            self._update(text)
+            self._update(f"BASE <{base_iri}>\n{text}" if base_iri else text)
         finally:
             self._update(UNION_FILL)
 
@@ -266,14 +307,45 @@ class RemoteEngine(Engine):
             quads += [ox.Quad(row[1], row[2], row[3], row[0]) for row in rows]
             return ox.serialize(quads, format=fmt, prefixes=prefixes)
         response = self._ask("CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o }", NTRIPLES)
-        triples = [q.triple for q in ox.parse(response.content, format=ox.RdfFormat.N_TRIPLES)]
+        triples = [q.triple for q in ox.parse(response, format=ox.RdfFormat.N_TRIPLES)]
         return ox.serialize(triples, format=fmt, prefixes=prefixes)
+
+
+def _read_at_most(response: requests.Response, most: int, url: str) -> bytes:
+    """The body of ``response``, or an error once it is longer than ``most`` bytes."""
+    if not most:
+        return response.content
+    chunks: list[bytes] = []
+    held = 0
+    for chunk in response.iter_content(65536):
+        held += len(chunk)
+        if held > most:
+            raise CoopgraphError(
+                f"the remote store at {url} sent an answer of more than {most} bytes; "
+                "ask for less (a LIMIT), or raise max_answer_bytes"
+            )
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+#: The pool's service (:func:`coopgraph.sandbox.call`) through which workers reach the store.
+BROKER = "remote-store"
+
+
+def _triples_of(source: Source) -> Iterator[ox.Triple]:
+    """The triples of a triple file, read as they come, relative IRIs resolved against it."""
+    base = source.path.resolve().as_uri()
+    parsed = ox.parse(path=str(source.path), format=_OX_FORMAT[source.media_type], base_iri=base)
+    return (quad.triple for quad in parsed)
 
 
 def _graphs_of(source: Source) -> dict[str | None, list[ox.Triple]]:
     """The triples of a file, by the graph they go into."""
     found: dict[str | None, list[ox.Triple]] = {}
-    for quad in ox.parse(path=str(source.path), format=_OX_FORMAT[source.media_type]):
+    base = source.path.resolve().as_uri()
+    for quad in ox.parse(
+        path=str(source.path), format=_OX_FORMAT[source.media_type], base_iri=base
+    ):
         if source.graph is not None:
             graph: str | None = source.graph
         elif isinstance(quad.graph_name, ox.NamedNode):
@@ -307,6 +379,7 @@ def open_remote(
         store_url=str(options.get("remote_store_url") or ""),
         auth=auth,
         timeout=float(options.get("query_timeout") or 10.0) + 5.0,
+        max_answer=4 * int(options.get("max_answer_bytes") or 0) + 2**24,
         **meta,
     )
     if options.get("remote_load", True):

@@ -19,9 +19,11 @@ both formats allow); CSV and TSV have no place for it, so the HTTP headers carry
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from typing import TypeVar
 from xml.sax.saxutils import escape, quoteattr
 
+T = TypeVar("T")
 PlainTerm = tuple[str, ...] | tuple[str, str, str | None, str | None]
 Row = Sequence[PlainTerm | None]
 
@@ -231,3 +233,62 @@ def _tsv_select(variables: Sequence[str], rows: Sequence[Row]) -> bytes:
     lines = ["\t".join("?" + v for v in variables)]
     lines += ["\t".join(tsv_term(t) for t in row) for row in rows]
     return ("\n".join(lines) + "\n").encode("utf-8")
+
+
+# ---------------------------------------------------------------------- the byte cap
+
+
+def take(
+    items: Iterable[T], most: int, max_bytes: int, size: Callable[[T], int]
+) -> tuple[list[T], bool, bool]:
+    """Read at most ``most`` items, and stop early once they hold more than ``max_bytes``.
+
+    ``size`` estimates what an item adds to the written answer (its terms' text). Reading
+    one more item than ``most`` tells whether the row cap cut the answer; reading past the
+    byte budget would only fill memory with what cannot be sent.
+
+    Returns:
+        The items read, whether the row cap cut them, and whether the byte cap did.
+    """
+    taken: list[T] = []
+    held = 0
+    for item in items:
+        if len(taken) == most:
+            return taken, True, False
+        held += size(item)
+        if max_bytes and held > max_bytes:
+            return taken, False, True
+        taken.append(item)
+    return taken, False, False
+
+
+def fit(write: Callable[[int, bool], bytes], count: int, max_bytes: int) -> tuple[bytes, int]:
+    """The answer of the most of ``count`` items whose written form holds ``max_bytes``.
+
+    ``write(n, cut)`` writes the first ``n`` items (``cut``: fewer than were found, so that
+    JSON and XML say so in their head). Most answers fit at once; one that does not is
+    written again with fewer items, halving the range each time.
+
+    Returns:
+        The body, and how many items it holds.
+    """
+    body = write(count, False)
+    if not max_bytes or len(body) <= max_bytes:
+        return body, count
+    low, high = 0, count - 1  # the answer for ``low`` items fits or is the empty one
+    best = write(0, True)
+    while low < high:
+        middle = (low + high + 1) // 2
+        candidate = write(middle, True)
+        if len(candidate) <= max_bytes:
+            low, best = middle, candidate
+        else:
+            high = middle - 1
+    return best, low
+
+
+def term_size(term: PlainTerm | None) -> int:
+    """About what a plain term adds to a written answer."""
+    if term is None:
+        return 1
+    return 16 + sum(len(part) for part in term if part)

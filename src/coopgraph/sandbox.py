@@ -154,6 +154,8 @@ class Pool:
             pool itself and for machines where confinement is switched off).
         prepare: Called once in each zygote before it forks workers, to load what the
             handler will need (a confined worker cannot import modules from disk).
+        setup: Called in each worker before it is confined (to open an on-disk store,
+            which reads files a confined worker may not read).
         services: Services jobs may :func:`call`, by name.
         max_reply: The largest reply accepted from a worker, in bytes (0: any).
     """
@@ -167,6 +169,7 @@ class Pool:
         recycle_memory: int = 0,
         confinement: jail.Confinement | None = None,
         prepare: Callable[[], None] | None = None,
+        setup: Callable[[], None] | None = None,
         services: dict[str, Service] | None = None,
         max_reply: int = 0,
     ) -> None:
@@ -179,6 +182,7 @@ class Pool:
         self._recycle_memory = recycle_memory
         self._confinement = confinement
         self._prepare = prepare
+        self._setup = setup
         self._services = dict(services or {})
         self._max_reply = max_reply
         self._idle: list[_Worker] = []
@@ -196,7 +200,7 @@ class Pool:
         pid = os.fork()
         if pid == 0:  # the zygote
             parent_end.close()
-            _run_zygote(zygote_end, self._handler, self._confinement, self._prepare)
+            _run_zygote(zygote_end, self._handler, self._confinement, self._prepare, self._setup)
         zygote_end.close()
         self._zygote = _Zygote(pid, parent_end, 0)
         for _ in range(self._size):
@@ -362,7 +366,11 @@ class Pool:
                 message = pickle.loads(conn.recv_bytes(self._max_reply or None))
                 if message[0] != "call":
                     break
-                conn.send_bytes(self._serve(message[1], message[2], ends))
+                answer = self._serve(message[1], message[2], ends)
+                if time.monotonic() >= ends:  # the service used up the job's time
+                    self.stats.killed += 1
+                    raise DeadlineExceeded(f"the job ran past its deadline of {deadline:g} s")
+                conn.send_bytes(answer)
         except OSError as err:
             if "bad message length" in str(err):
                 raise ReplyTooLarge(f"the answer was larger than {self._max_reply} bytes") from None
@@ -509,6 +517,26 @@ def release_free_memory() -> None:
         _libc().malloc_trim(0)
 
 
+#: glibc's ``mallopt`` parameter for the number of heaps (arenas) threads allocate from.
+_M_ARENA_MAX = -8
+
+
+def limit_heaps(count: int = 2) -> None:
+    """Let this process's threads share ``count`` C heaps (glibc's arenas).
+
+    glibc gives a thread that finds the heaps busy a new one, up to eight per core, and a
+    heap keeps what its peak needed. A threaded server whose requests come and go in many
+    threads then ends with a dozen heaps, each holding its largest request's memory: tens
+    of MB that no later request gives back. Python allocates its small objects under the
+    interpreter lock, so few heaps cost the threads little. Call it before the threads
+    start; the environment variable carries it to processes started afresh. Elsewhere than
+    glibc, does nothing.
+    """
+    os.environ.setdefault("MALLOC_ARENA_MAX", str(count))
+    with contextlib.suppress(OSError, AttributeError):
+        _libc().mallopt(_M_ARENA_MAX, count)
+
+
 @cache
 def _libc() -> ctypes.CDLL:
     """The C library this process runs on."""
@@ -581,6 +609,7 @@ def _run_zygote(
     handler: Handler,
     confinement: jail.Confinement | None,
     prepare: Callable[[], None] | None,
+    setup: Callable[[], None] | None,
 ) -> None:
     """The zygote's loop: fork a worker for every spawn request; never returns."""
     code = 0
@@ -589,15 +618,20 @@ def _run_zygote(
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)  # workers stay zombies until reaped
         if prepare is not None:
             prepare()
-        _serve_zygote(control, handler, confinement)
+        _serve_zygote(control, handler, confinement, setup)
     except BaseException:  # noqa: BLE001 - the zygote must never return into the caller
         code = 1
+        with contextlib.suppress(BaseException):
+            traceback.print_exc()  # the server's log: its query workers cannot start
     finally:
         os._exit(code)
 
 
 def _serve_zygote(
-    control: socket.socket, handler: Handler, confinement: jail.Confinement | None
+    control: socket.socket,
+    handler: Handler,
+    confinement: jail.Confinement | None,
+    setup: Callable[[], None] | None,
 ) -> None:
     """Answer spawn and reap requests until the control socket closes."""
     while True:
@@ -614,7 +648,7 @@ def _serve_zygote(
         if pid == 0:
             control.close()
             theirs.close()
-            _run_worker(ours, handler, confinement)
+            _run_worker(ours, handler, confinement, setup)
         socket.send_fds(control, [str(pid).encode("ascii")], [theirs.fileno()])
         ours.close()
         theirs.close()
@@ -644,7 +678,10 @@ def _reap_dead(within: float = 0.2) -> None:
 
 
 def _run_worker(
-    sock: socket.socket, handler: Handler, confinement: jail.Confinement | None
+    sock: socket.socket,
+    handler: Handler,
+    confinement: jail.Confinement | None,
+    setup: Callable[[], None] | None,
 ) -> None:
     """A worker's loop: run jobs until the socket closes; never returns."""
     global _job_conn
@@ -653,8 +690,14 @@ def _run_worker(
         _die_with_parent(True)
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         faulthandler.disable()  # a job that runs out of memory aborts: no stack dump for it
+        if setup is not None:
+            setup()
         if confinement is not None:
-            jail.confine(confinement)
+            try:
+                jail.confine(confinement)
+            except jail.JailError:
+                traceback.print_exc()  # the server's log: this worker cannot be confined
+                raise
         conn = Connection(sock.detach())
         while True:
             try:
@@ -677,7 +720,7 @@ def _run_worker(
                 _job_fds.clear()
             conn.send_bytes(reply)
             if kind == "adopt" and ok:
-                _become_zygote(conn, handler, confinement)
+                _become_zygote(conn, handler, confinement, setup)
             if time.monotonic() - started >= TRIM_AFTER:
                 release_free_memory()
     except BaseException:  # noqa: BLE001 - a worker must never return into the caller
@@ -687,13 +730,16 @@ def _run_worker(
 
 
 def _become_zygote(
-    conn: Connection, handler: Handler, confinement: jail.Confinement | None
+    conn: Connection,
+    handler: Handler,
+    confinement: jail.Confinement | None,
+    setup: Callable[[], None] | None,
 ) -> None:
     """Serve as the next generation's zygote, on the connection the job came by."""
     _die_with_parent(False)  # it outlives the zygote it was forked from
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
     control = socket.socket(fileno=conn.fileno())
-    _serve_zygote(control, handler, confinement)
+    _serve_zygote(control, handler, confinement, setup)
     os._exit(0)
 
 
@@ -744,7 +790,7 @@ def wait_gone(pid: int, timeout: float = 5.0) -> bool:
         try:
             with open(f"/proc/{pid}/stat", encoding="ascii") as fh:
                 state = fh.read().rsplit(")", 1)[1].split()[0]
-        except FileNotFoundError:
+        except (FileNotFoundError, ProcessLookupError):  # gone as it was read
             return True
         if state in ("Z", "X"):
             return True

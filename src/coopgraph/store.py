@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import gc
 import hashlib
+import io
+import itertools
 import json
 import os
 import re
@@ -26,14 +28,13 @@ import shutil
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
-from itertools import islice
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 import pyoxigraph as ox
-from rdflib import BNode, Dataset, Graph, Literal, URIRef
+from rdflib import BNode, Dataset, Graph, Literal, URIRef, Variable
 from rdflib.graph import DATASET_DEFAULT_GRAPH_ID
 from rdflib.namespace import OWL, RDF, XSD
 from rdflib.plugins.sparql.algebra import translateUpdate
@@ -41,7 +42,7 @@ from rdflib.plugins.sparql.parser import parseUpdate
 from rdflib.plugins.sparql.parserutils import CompValue
 from rdflib.term import Node
 
-from coopgraph import results
+from coopgraph import jail, results
 from coopgraph.errors import CoopgraphError, LayoutError, MissingFileError, ParseError, QueryError
 from coopgraph.load import ProjectDataset
 from coopgraph.namespace import GRAPH
@@ -118,6 +119,11 @@ class QueryJob:
         truncated_link: Written in the head of a cut JSON or XML result.
         capped: The query itself returns at most ``row_cap + 1`` rows (the protocol added
             a LIMIT to a lookup), so an engine may write the whole answer in one go.
+        max_bytes: The largest answer written, in bytes (0: no limit); a longer one is
+            cut, at a row, and says so as a row cap does.
+        base_iri: What relative IRIs in the query resolve against (the request's URL).
+        from_clause: The query has FROM or FROM NAMED and no dataset was given: the worker
+            reads the clauses and checks that they name graphs of the dataset.
     """
 
     query: str
@@ -129,6 +135,27 @@ class QueryJob:
     dataset_given: bool = False
     truncated_link: str | None = None
     capped: bool = False
+    max_bytes: int = 0
+    base_iri: str | None = None
+    from_clause: bool = False
+
+
+@dataclass(frozen=True)
+class UpdateJob:
+    """A SPARQL Update from the outside.
+
+    Attributes:
+        update: The update text.
+        base_iri: What relative IRIs in it resolve against (the request's URL).
+        using_graphs: ``using-graph-uri`` values: the default graph of every operation's
+            WHERE (as USING clauses would make it).
+        using_named_graphs: ``using-named-graph-uri`` values (as USING NAMED).
+    """
+
+    update: str
+    base_iri: str | None = None
+    using_graphs: tuple[str, ...] = ()
+    using_named_graphs: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -140,12 +167,14 @@ class QueryReply:
         media_type: What ``body`` is.
         count: Rows (SELECT), triples (CONSTRUCT, DESCRIBE), or 1 (ASK).
         truncated: The row cap cut the result.
+        bytes_cut: The byte cap cut the result.
     """
 
     body: bytes
     media_type: str
     count: int
     truncated: bool
+    bytes_cut: bool = False
 
 
 @dataclass(frozen=True)
@@ -177,9 +206,6 @@ class Engine(ABC):
     reopened: bool = False
 
     name = "engine"
-    #: Whether a bounded lookup (:func:`coopgraph.querytext.is_lookup`) may be answered in
-    #: the web process itself, without the hop to a query worker.
-    lookups_in_process = False
     #: Whether several threads may read at once, each on a core of its own (the engine
     #: releases the GIL while it evaluates).
     parallel_reads = False
@@ -211,12 +237,43 @@ class Engine(ABC):
         """The number of quads."""
 
     @abstractmethod
-    def update(self, text: str) -> None:
-        """Apply a SPARQL Update (the caller holds the write lock)."""
+    def update(self, text: str, base_iri: str | None = None) -> None:
+        """Apply a SPARQL Update; relative IRIs in it resolve against ``base_iri``.
+
+        It runs in a worker of the pool, on that worker's copy of the data (see
+        :meth:`coopgraph.sandbox.Pool.adopt`): a failure leaves the served data unchanged,
+        however far the update got.
+
+        Raises:
+            QueryError: for an update that does not parse or that SPARQL says fails (a
+                missing graph without SILENT, CREATE of an existing graph, ...).
+        """
 
     @abstractmethod
     def dump(self, media_type: str) -> bytes:
         """The dataset (TriG, N-Quads) or its union graph (Turtle, N-Triples, JSON-LD, RDF/XML)."""
+
+    def dump_to(self, media_type: str, output: Any) -> None:
+        """Write :meth:`dump`'s bytes to the binary file ``output``."""
+        output.write(self.dump(media_type))
+
+    @property
+    def in_workers(self) -> bool:
+        """Whether the query workers hold the data themselves (a copy of this process's,
+        in memory), so that an update is applied to a worker's copy and then adopted."""
+        return True
+
+    def read_paths(self) -> tuple[str, ...]:
+        """The folders a confined query worker must be able to read (an on-disk store)."""
+        return ()
+
+    def open_in_worker(self) -> None:  # noqa: B027 - most engines have nothing to open
+        """Open what a query worker reads, before it is confined (an on-disk store)."""
+
+    def services(self) -> dict[str, Any]:
+        """What the query workers must ask the server's process for (see
+        :func:`coopgraph.sandbox.call`): the remote store's HTTP requests."""
+        return {}
 
     def describe(self) -> str:
         """A short description for logs: the engine and the size."""
@@ -255,12 +312,11 @@ class OxigraphEngine(Engine):
     A query that merges several graphs is evaluated over a store built for it.
 
     An on-disk store (``path``) is opened read-only in each process that uses it, lazily: a
-    RocksDB handle must not cross a fork (query workers and gunicorn workers are forks).
+    RocksDB handle must not cross a fork (query workers and the server's processes are forks).
     It is served read-only.
     """
 
     name = "oxigraph"
-    lookups_in_process = True
     parallel_reads = True
 
     @property
@@ -307,20 +363,32 @@ class OxigraphEngine(Engine):
             merged.extend(self.store.quads_for_pattern(None, None, None, graph))
         return merged, {"default_graph": ox.DefaultGraph(), "named_graphs": named}
 
-    def _query(self, query: str, store: ox.Store | None = None, **args: Any) -> Any:
+    def _query(
+        self, query: str, store: ox.Store | None = None, base_iri: str | None = None, **args: Any
+    ) -> Any:
         if not args and not self.union_stored:
             args = _UNION
         try:
-            return (store or self.store).query(query, **args)
+            return (store or self.store).query(query, base_iri=base_iri, **args)
         except SyntaxError as err:
             raise _ox_query_error(err) from None
+        except (OSError, RuntimeError, ValueError) as err:
+            raise _evaluation_error(err) from None
 
     def evaluate(self, job: QueryJob) -> QueryReply:
         store, args = self._dataset_for(job)
-        return ox_reply(self._query(job.query, store, **args), job, self.prefixes)
+        answer = self._query(job.query, store, job.base_iri, **args)
+        return ox_reply(answer, job, self.prefixes)
 
     def _prefixes_for(self, media_type: str) -> dict[str, str] | None:
         return self.prefixes if media_type in (TURTLE, TRIG) else None
+
+    def read_paths(self) -> tuple[str, ...]:
+        return () if self.path is None else (str(self.path),)
+
+    def open_in_worker(self) -> None:
+        if self.path is not None:
+            _ = self.store  # RocksDB reads /proc and /sys as it opens: before confinement
 
     def select(self, query: str) -> list[dict[str, Node]]:
         answer = self._query(query)
@@ -350,7 +418,7 @@ class OxigraphEngine(Engine):
         named = int(next(iter(self.store.query(_NAMED_COUNT)))[0].value)
         return named + len(self._direct())
 
-    def update(self, text: str) -> None:
+    def update(self, text: str, base_iri: str | None = None) -> None:
         """Apply an update as the rdflib engine does: outside GRAPH, its WHERE matches and its
         INSERT and DELETE change the triples stated in the default graph itself; the union
         is then rebuilt from the named graphs.
@@ -360,32 +428,43 @@ class OxigraphEngine(Engine):
                 f"the store in {self.path.parent} is on disk and served read-only; "
                 "serve it in memory to accept updates"
             )
+        check_graph_operations(text, base_iri, set(self.graph_names()))
         if not self.union_stored:
             self.store.update(UNION_FILL)
             self.union_stored = True
         self.store.update(UNION_STRIP)
         try:
-            self.store.update(text)
+            self.store.update(text, base_iri=base_iri)
         except SyntaxError as err:
             raise _ox_query_error(err) from None
-        except OSError as err:
-            raise QueryError(f"the update failed: {err}") from None
+        except (OSError, RuntimeError, ValueError) as err:
+            raise QueryError(f"the update failed: {' '.join(str(err).split())}") from None
         finally:
             self.store.update(UNION_FILL)
 
     def dump(self, media_type: str) -> bytes:
+        output = io.BytesIO()
+        self.dump_to(media_type, output)
+        return output.getvalue()
+
+    def dump_to(self, media_type: str, output: Any) -> None:
+        """Stream the dump into ``output`` (Oxigraph writes it as it reads the store)."""
         fmt = _OX_FORMAT[media_type]
         prefixes = self._prefixes_for(media_type)
         if media_type in DATASET_TYPES:
             default = ox.DefaultGraph()
-            quads = [ox.Quad(t.subject, t.predicate, t.object, default) for t in self._direct()]
-            for name in self.graph_names():
-                quads += self.store.quads_for_pattern(None, None, None, ox.NamedNode(name))
-            return ox.serialize(quads, format=fmt, prefixes=prefixes)
-        if not self.union_stored:  # the union is the named graphs' triples, each once
+            direct = (ox.Quad(t.subject, t.predicate, t.object, default) for t in self._direct())
+            named = (
+                quad
+                for name in self.graph_names()
+                for quad in self.store.quads_for_pattern(None, None, None, ox.NamedNode(name))
+            )
+            ox.serialize(itertools.chain(direct, named), output, fmt, prefixes=prefixes)
+        elif not self.union_stored:  # the union is the named graphs' triples, each once
             triples = (ox.Triple(q.subject, q.predicate, q.object) for q in self.store)
-            return ox.serialize(triples, format=fmt, prefixes=prefixes)
-        return self.store.dump(format=fmt, from_graph=ox.DefaultGraph(), prefixes=prefixes)
+            ox.serialize(triples, output, fmt, prefixes=prefixes)
+        else:
+            self.store.dump(output, format=fmt, from_graph=ox.DefaultGraph(), prefixes=prefixes)
 
 
 class RdflibEngine(Engine):
@@ -403,7 +482,7 @@ class RdflibEngine(Engine):
         install_network_guard()
 
     def evaluate(self, job: QueryJob) -> QueryReply:
-        parsed = parse_query(job.query)
+        parsed = parse_query(job.query, job.base_iri)
         if job.dataset_given:
             parsed.algebra["datasetClause"] = [
                 *(CompValue("DatasetClause", default=URIRef(g)) for g in job.default_graphs),
@@ -416,29 +495,30 @@ class RdflibEngine(Engine):
                 return QueryReply(body, job.media_type, 1, False)
             if answer.type == "SELECT":
                 names = [str(v) for v in answer.vars or []]
-                rows = [
-                    [_rdflib_plain(row[i]) for i in range(len(names))]
-                    for row in islice(answer, job.row_cap + 1)
-                ]
+                plain = ([_rdflib_plain(row[i]) for i in range(len(names))] for row in answer)
+                rows, cut, cut_bytes = results.take(plain, job.row_cap, job.max_bytes, _row_size)
             else:
-                triples = list(islice(answer.graph, job.row_cap + 1))
+                triples, cut, cut_bytes = results.take(
+                    answer.graph, job.row_cap, job.max_bytes, _rdflib_triple_size
+                )
         except QueryError:
             raise
+        except MemoryError:
+            raise
         except Exception as err:  # noqa: BLE001 - rdflib raises many types while evaluating
-            raise QueryError(f"evaluation failed: {' '.join(str(err).split())}") from None
+            raise _evaluation_error(err) from None
         if answer.type == "SELECT":
-            truncated = len(rows) > job.row_cap
-            rows = rows[: job.row_cap]
-            link = job.truncated_link if truncated else None
-            body = results.write_select(job.media_type, names, rows, link)
-            return QueryReply(body, job.media_type, len(rows), truncated)
-        truncated = len(triples) > job.row_cap
-        graph = Graph()
-        for prefix, namespace in self.prefixes.items():
-            graph.bind(prefix, namespace)
-        graph.addN((s, p, o, graph) for s, p, o in triples[: job.row_cap])
-        body = graph.serialize(format=_RDFLIB_FORMAT[job.media_type], encoding="utf-8")
-        return QueryReply(body, job.media_type, len(graph), truncated)
+            return select_reply(job, names, rows, cut, cut_bytes)
+
+        def write(count: int, _cut: bool) -> bytes:
+            graph = Graph()
+            for prefix, namespace in self.prefixes.items():
+                graph.bind(prefix, namespace)
+            graph.addN((s, p, o, graph) for s, p, o in triples[:count])
+            return graph.serialize(format=_RDFLIB_FORMAT[job.media_type], encoding="utf-8")
+
+        body, count = results.fit(write, len(triples), job.max_bytes)
+        return QueryReply(body, job.media_type, count, cut, cut_bytes or count < len(triples))
 
     def select(self, query: str) -> list[dict[str, Node]]:
         answer = self.dataset.query(parse_query(query))
@@ -463,20 +543,25 @@ class RdflibEngine(Engine):
     def __len__(self) -> int:
         return sum(len(g) for g in self.dataset.graphs())
 
-    def update(self, text: str) -> None:
+    def update(self, text: str, base_iri: str | None = None) -> None:
         """Apply an update. rdflib cannot insert into the default graph while SPARQL's
         default graph is the union (RDFLib/rdflib#2019), and that choice is a global of
-        rdflib's, so the update runs with it switched off (the caller holds the write lock:
-        no query runs meanwhile). Its WHERE, outside GRAPH, then matches the triples stated
-        in the default graph itself, and an INSERT without GRAPH goes there.
+        rdflib's, so the update runs with it switched off (it runs in a worker of its own:
+        no query runs meanwhile in that process). Its WHERE, outside GRAPH, then matches
+        the triples stated in the default graph itself, and an INSERT without GRAPH goes
+        there. rdflib does not fail on a missing graph without SILENT, nor on CREATE of an
+        existing one, as SPARQL 1.1 Update (3.1.3, 3.2) says it must: that is checked first.
         """
         import rdflib.plugins.sparql as rdflib_sparql
 
         try:
-            with PARSER_LOCK:
-                parsed = parseUpdate(text)
+            algebra = check_graph_operations(text, base_iri, set(self.graph_names()))
+            for op in algebra.algebra:
+                _apply_using_named(op)
             rdflib_sparql.SPARQL_DEFAULT_GRAPH_UNION = False
-            self.dataset.update(translateUpdate(parsed))
+            self.dataset.update(algebra)
+        except (QueryError, MemoryError):
+            raise
         except Exception as err:  # noqa: BLE001 - the parser and evaluator raise many types
             raise QueryError(f"the update failed: {' '.join(str(err).split())}") from None
         finally:
@@ -494,6 +579,150 @@ class RdflibEngine(Engine):
 
 
 ENGINES = ("oxigraph", "rdflib", "remote")
+
+
+def run_query(engine: Engine, job: QueryJob) -> QueryReply:
+    """Evaluate an outside query (in a query worker): read its FROM clauses when it has
+    some, check that every graph it names is one of the dataset's, and write the answer.
+
+    Raises:
+        QueryError: for a query that does not parse, names a graph the dataset does not
+            hold, or fails while evaluated.
+    """
+    if job.from_clause and not job.dataset_given:
+        from coopgraph.querytext import dataset_clause
+
+        default, named = dataset_clause(job.query, job.base_iri)
+        job = replace(job, default_graphs=tuple(default), named_graphs=tuple(named))
+        job = replace(job, dataset_given=True)
+    if job.dataset_given:
+        known = set(engine.graph_names())
+        unknown = [g for g in (*job.default_graphs, *job.named_graphs) if g not in known]
+        if unknown:
+            raise QueryError(
+                f"<{unknown[0]}> is not a graph of this dataset; FROM, FROM NAMED and the "
+                "graph parameters can only name its graphs (listed in the service "
+                "description), and nothing is ever fetched from elsewhere"
+            )
+    return engine.evaluate(job)
+
+
+def run_update(engine: Engine, job: UpdateJob) -> int:
+    """Apply an outside update (in a worker of its own); return the dataset's quads after.
+
+    Raises:
+        QueryError: for an update that does not parse or fails, or protocol graph
+            parameters beside USING, USING NAMED or WITH in the text.
+    """
+    text = job.update
+    if job.using_graphs or job.using_named_graphs:
+        from coopgraph.querytext import with_using
+
+        text = with_using(text, job.using_graphs, job.using_named_graphs)
+    engine.update(text, job.base_iri)
+    return len(engine)
+
+
+def check_graph_operations(text: str, base_iri: str | None, existing: set[str]) -> Any:
+    """Parse the update ``text`` (rdflib's parser) and fail as :func:`_check_graph_operations`
+    says; return rdflib's translated update.
+
+    Raises:
+        QueryError: for an update that does not parse, or an operation on a missing graph
+            (or CREATE of an existing one) without SILENT.
+    """
+    try:
+        with PARSER_LOCK:
+            parsed = parseUpdate(text)
+        algebra = translateUpdate(parsed, base=base_iri)
+    except Exception as err:  # noqa: BLE001 - the parser raises many types
+        raise QueryError(f"the update does not parse: {' '.join(str(err).split())}") from None
+    _check_graph_operations(algebra, existing)
+    return algebra
+
+
+def _check_graph_operations(update: Any, existing: set[str]) -> None:
+    """Fail as SPARQL 1.1 Update says on a missing graph (DROP, CLEAR, ADD, MOVE, COPY of a
+    graph that does not exist) or an existing one (CREATE), unless SILENT; drop the CREATE
+    operations, which rdflib does not implement (an empty graph leaves no trace in it).
+    Operations are followed in order: a graph an earlier one fills exists for the later."""
+    graphs = set(existing)
+    kept = []
+    for op in update.algebra:
+        silent = "silent" in op and bool(op["silent"])
+        if op.name in ("Clear", "Drop"):
+            target = op["graphiri"]
+            if isinstance(target, URIRef):
+                _must_exist(str(target), graphs, silent, op.name.upper())
+                if op.name == "Drop":
+                    graphs.discard(str(target))
+            elif op.name == "Drop" and str(target) in ("NAMED", "ALL"):
+                graphs.clear()
+        elif op.name == "Create":
+            target = str(op["graphiri"])
+            if target in graphs and not silent:
+                raise QueryError(f"CREATE GRAPH <{target}>: the graph already exists (add SILENT)")
+            graphs.add(target)
+            continue
+        elif op.name in ("Add", "Move", "Copy"):
+            source, destination = op["graph"]
+            if isinstance(source, URIRef):
+                _must_exist(str(source), graphs, silent, op.name.upper())
+            if isinstance(destination, URIRef):
+                graphs.add(str(destination))
+            if op.name == "Move" and isinstance(source, URIRef) and source != destination:
+                graphs.discard(str(source))
+        else:
+            template = op["insert"] if op.name == "Modify" and "insert" in op else op
+            quads = template["quads"] if "quads" in template else None
+            for graph in quads or ():
+                if isinstance(graph, URIRef):
+                    graphs.add(str(graph))
+        kept.append(op)
+    update.algebra[:] = kept
+
+
+#: A graph no data names: the default graph of a WHERE whose USING clauses are all NAMED.
+_EMPTY_GRAPH = URIRef("urn:coopgraph:empty")
+
+
+def _apply_using_named(op: Any) -> None:
+    """Make rdflib honour USING NAMED in a DELETE/INSERT operation as SPARQL 1.1 Update
+    (3.1.3) says: GRAPH in its WHERE reaches only the graphs named, and without a USING of
+    a default graph, the default graph is empty. rdflib 7.6 lets GRAPH reach every graph
+    and keeps the whole default graph."""
+    if op.name != "Modify" or "using" not in op or not op["using"]:
+        return
+    named = {c["named"] for c in op["using"] if "named" in c}
+    if not named:
+        return
+    if not any("default" in c for c in op["using"]):
+        op["using"].append(CompValue("UsingClause", default=_EMPTY_GRAPH))
+    op["where"] = _only_graphs(op["where"], sorted(named))
+
+
+def _only_graphs(part: Any, named: list[URIRef]) -> Any:
+    """``part`` with each GRAPH pattern joined to the graphs it may reach."""
+    if isinstance(part, list):
+        return [_only_graphs(p, named) for p in part]
+    if not isinstance(part, CompValue):
+        return part
+    for key in list(part):
+        part[key] = _only_graphs(part[key], named)
+    if part.name != "Graph":
+        return part
+    term = part["term"]
+    if isinstance(term, Variable):
+        rows = [{term: graph} for graph in named]
+    else:
+        rows = [] if term not in named else [{}]
+    reach = CompValue("ToMultiSet", p=CompValue("values", res=rows))
+    return CompValue("Join", p1=reach, p2=part)
+
+
+def _must_exist(graph: str, graphs: set[str], silent: bool, operation: str) -> None:
+    if graph not in graphs and not silent:
+        raise QueryError(f"{operation} <{graph}>: the graph does not exist (add SILENT)")
 
 
 # --------------------------------------------------------------------------- building
@@ -699,14 +928,22 @@ def _rdflib_dataset(sources: Sequence[Source], root: Path | None) -> Dataset:
             parse_turtle(source.path, target, shown=shown)
             continue
         try:
-            target.parse(source.path, format=_RDFLIB_FORMAT[source.media_type])
+            target.parse(
+                source.path,
+                format=_RDFLIB_FORMAT[source.media_type],
+                publicID=source.path.resolve().as_uri(),
+            )
         except Exception as err:  # noqa: BLE001 - rdflib parsers raise many types
             raise ParseError(shown, None, None, " ".join(str(err).split())) from None
     return ds
 
 
 def _ox_load(store: ox.Store, source: Source, shown: str) -> None:
-    kwargs: dict[str, Any] = {"path": str(source.path), "format": _OX_FORMAT[source.media_type]}
+    kwargs: dict[str, Any] = {
+        "path": str(source.path),
+        "format": _OX_FORMAT[source.media_type],
+        "base_iri": source.path.resolve().as_uri(),  # a relative IRI is relative to the file
+    }
     if source.graph is not None:
         kwargs["to_graph"] = ox.NamedNode(source.graph)
     try:
@@ -722,7 +959,9 @@ def _ox_load(store: ox.Store, source: Source, shown: str) -> None:
 
 def _ontology_iri(path: Path, root: Path) -> str:
     try:
-        quads = ox.parse(path=str(path), format=ox.RdfFormat.TURTLE)
+        quads = ox.parse(
+            path=str(path), format=ox.RdfFormat.TURTLE, base_iri=path.resolve().as_uri()
+        )
         found = {
             q.subject.value
             for q in quads
@@ -787,35 +1026,89 @@ def _shown(path: Path, root: Path | None) -> str:
 
 
 def ox_reply(answer: Any, job: QueryJob, prefixes: dict[str, str]) -> QueryReply:
-    """Write a pyoxigraph answer (a boolean, solutions, or triples) as ``job`` asks."""
+    """Write a pyoxigraph answer (a boolean, solutions, or triples) as ``job`` asks, cut at
+    the row cap and the byte cap."""
     if isinstance(answer, ox.QueryBoolean):
         return QueryReply(results.write_ask(job.media_type, bool(answer)), job.media_type, 1, False)
-    if isinstance(answer, ox.QuerySolutions):
-        names = [v.value for v in answer.variables]
-        if job.media_type == results.JSON and job.capped:
-            return _ox_native_json(answer, job)
-        if job.media_type == results.JSON:
-            json_rows = [[_ox_json(t) for t in row] for row in islice(answer, job.row_cap + 1)]
-            truncated = len(json_rows) > job.row_cap
-            json_rows = json_rows[: job.row_cap]
-            link = job.truncated_link if truncated else None
-            body = results.json_select_text(names, json_rows, link)
-            return QueryReply(body, job.media_type, len(json_rows), truncated)
-        rows = [[_ox_plain(t) for t in row] for row in islice(answer, job.row_cap + 1)]
-        truncated = len(rows) > job.row_cap
-        rows = rows[: job.row_cap]
-        link = job.truncated_link if truncated else None
-        body = results.write_select(job.media_type, names, rows, link)
-        return QueryReply(body, job.media_type, len(rows), truncated)
-    triples = list(islice(answer, job.row_cap + 1))
-    truncated = len(triples) > job.row_cap
-    triples = triples[: job.row_cap]
-    body = ox.serialize(
-        triples,
-        format=_OX_FORMAT[job.media_type],
-        prefixes=prefixes if job.media_type in (TURTLE, TRIG) else None,
-    )
-    return QueryReply(body, job.media_type, len(triples), truncated)
+    try:
+        if isinstance(answer, ox.QuerySolutions):
+            return _ox_solutions(answer, job)
+        triples, cut, cut_bytes = results.take(answer, job.row_cap, job.max_bytes, _ox_triple_size)
+    except (OSError, RuntimeError, ValueError) as err:
+        raise _evaluation_error(err) from None
+
+    def write(count: int, _cut: bool) -> bytes:
+        return ox.serialize(
+            triples[:count],
+            format=_OX_FORMAT[job.media_type],
+            prefixes=prefixes if job.media_type in (TURTLE, TRIG) else None,
+        )
+
+    body, count = results.fit(write, len(triples), job.max_bytes)
+    return QueryReply(body, job.media_type, count, cut, cut_bytes or count < len(triples))
+
+
+def _ox_solutions(answer: ox.QuerySolutions, job: QueryJob) -> QueryReply:
+    names = [v.value for v in answer.variables]
+    if job.media_type == results.JSON and job.capped:
+        return _ox_native_json(answer, job)
+    if job.media_type == results.JSON:
+        json_rows = ([_ox_json(t) for t in row] for row in answer)
+        rows, cut, cut_bytes = results.take(json_rows, job.row_cap, job.max_bytes, _text_size)
+
+        def write(count: int, cut_here: bool) -> bytes:
+            link = job.truncated_link if cut or cut_bytes or cut_here else None
+            return results.json_select_text(names, rows[:count], link)
+
+        body, count = results.fit(write, len(rows), job.max_bytes)
+        return QueryReply(body, job.media_type, count, cut, cut_bytes or count < len(rows))
+    plain = ([_ox_plain(t) for t in row] for row in answer)
+    rows, cut, cut_bytes = results.take(plain, job.row_cap, job.max_bytes, _row_size)
+    return select_reply(job, names, rows, cut, cut_bytes)
+
+
+def select_reply(
+    job: QueryJob, names: list[str], rows: list[Any], cut: bool, cut_bytes: bool
+) -> QueryReply:
+    """Write SELECT rows of plain terms, cut at the byte cap when they do not fit."""
+
+    def write(count: int, cut_here: bool) -> bytes:
+        link = job.truncated_link if cut or cut_bytes or cut_here else None
+        return results.write_select(job.media_type, names, rows[:count], link)
+
+    body, count = results.fit(write, len(rows), job.max_bytes)
+    return QueryReply(body, job.media_type, count, cut, cut_bytes or count < len(rows))
+
+
+def _row_size(row: Sequence[results.PlainTerm | None]) -> int:
+    return sum(results.term_size(t) for t in row)
+
+
+def _text_size(row: Sequence[str | None]) -> int:
+    return sum(len(t) if t else 1 for t in row)
+
+
+def _ox_triple_size(triple: Any) -> int:
+    return 24 + sum(len(str(getattr(t, "value", t))) for t in triple)
+
+
+def _rdflib_triple_size(triple: tuple[Node, Node, Node]) -> int:
+    return 24 + sum(len(t) for t in triple)
+
+
+def _evaluation_error(err: BaseException) -> QueryError:
+    """A query that failed while evaluated, in words for its author."""
+    if jail.refused(err):
+        return QueryError(REACHED_OUT)
+    return QueryError(f"evaluation failed: {' '.join(str(err).split())}")
+
+
+#: What a confined worker's engine that tried the network or a file is answered.
+REACHED_OUT = (
+    "the query tried to reach outside the dataset (SERVICE, LOAD, or a graph from the web "
+    "or a file), which this endpoint never does: the kernel refused it; query the local "
+    "dataset instead"
+)
 
 
 def _ox_native_json(answer: ox.QuerySolutions, job: QueryJob) -> QueryReply:
@@ -823,17 +1116,27 @@ def _ox_native_json(answer: ox.QuerySolutions, job: QueryJob) -> QueryReply:
 
     One call into pyoxigraph, where reading the rows one by one crosses into Python (and
     gives up the GIL) once per row: under the web server's threads that costs more than
-    the query. The rows are then counted, and cut when there is one more than the cap.
+    the query. The rows are then counted, and cut when there is one more than the cap, or
+    when they do not fit the byte cap.
     """
     body = answer.serialize(format=ox.QueryResultsFormat.JSON)
     doc = json.loads(body)
     rows = doc["results"]["bindings"]
-    if len(rows) <= job.row_cap:
+    fits = not job.max_bytes or len(body) <= job.max_bytes
+    if len(rows) <= job.row_cap and fits:
         return QueryReply(body, job.media_type, len(rows), False)
+    cut = len(rows) > job.row_cap
     del rows[job.row_cap :]
-    if job.truncated_link:
-        doc["head"]["link"] = [job.truncated_link]
-    return QueryReply(results.json_document(doc), job.media_type, len(rows), True)
+    head = doc["head"]
+
+    def write(count: int, cut_here: bool) -> bytes:
+        page = {"head": dict(head), "results": {"bindings": rows[:count]}}
+        if job.truncated_link and (cut or cut_here):
+            page["head"]["link"] = [job.truncated_link]
+        return results.json_document(page)
+
+    written, count = results.fit(write, len(rows), job.max_bytes)
+    return QueryReply(written, job.media_type, count, cut, count < len(rows))
 
 
 def _ox_plain(term: Any) -> results.PlainTerm | None:
