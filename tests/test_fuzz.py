@@ -47,7 +47,7 @@ def target() -> Iterator[Server]:
         env={
             "COOPGRAPH_QUERY_TIMEOUT": "1",
             "COOPGRAPH_MAX_REQUEST_BYTES": "200000",
-            "COOPGRAPH_CACHE_ENTRIES": "256",
+            "COOPGRAPH_CACHE_MB": "0.5",
         }
     )
     try:
@@ -57,15 +57,16 @@ def target() -> Iterator[Server]:
 
 
 def rss_kib(pids: list[int]) -> int:
-    """Resident memory of the processes, in KiB."""
+    """Memory of the processes, in KiB: their proportional set size (PSS), so that the pages
+    a query worker shares with its parent count once, however many workers there are."""
     total = 0
     for pid in pids:
         try:
-            text = Path(f"/proc/{pid}/status").read_text()
+            text = Path(f"/proc/{pid}/smaps_rollup").read_text()
         except OSError:
             continue
         for line in text.splitlines():
-            if line.startswith("VmRSS:"):
+            if line.startswith("Pss:"):
                 total += int(line.split()[1])
     return total
 

@@ -2,7 +2,8 @@
 
 Each setting has a name, a default and a help text. A value is taken from, in order: a
 command-line flag (such as ``--format`` or ``--root``), ``--setting NAME VALUE``, the
-environment variable ``COOPGRAPH_<NAME>`` (upper case), and the default.
+environment variable ``COOPGRAPH_<NAME>`` (upper case), and the default. The secrets in
+:data:`SECRETS` are refused by ``--setting``: they come from the environment (or a file).
 """
 
 from __future__ import annotations
@@ -174,16 +175,85 @@ SETTINGS: tuple[Setting, ...] = (
         "Seconds a query waits for a free worker before the endpoint answers 503.",
     ),
     Setting(
-        "cache_entries",
-        2048,
-        "Query results kept in memory per server process (0: no cache); the cache is "
-        "emptied whenever the data changes.",
+        "cache_mb",
+        64.0,
+        "Memory (MB) for kept query answers per server process, for the result cache and "
+        "the replay of repeated requests each (0: none); emptied whenever the data changes.",
+    ),
+    Setting(
+        "cache_entry_kb",
+        256.0,
+        "The largest answer (KB) kept in the result cache; larger ones are always computed.",
+    ),
+    Setting(
+        "max_answer_mb",
+        16.0,
+        "The largest answer (MB) a query may send; a longer one is cut at a row, and says "
+        "so as the row cap does.",
+    ),
+    Setting(
+        "query_memory_mb",
+        512.0,
+        "Memory (MB) a query worker may allocate for one query, beyond the data it shares; "
+        "past it the query ends with 503 and the worker is replaced.",
+    ),
+    Setting(
+        "update_timeout",
+        30.0,
+        "Seconds an update may run; past it the update is stopped, the data is unchanged "
+        "and the client gets 503.",
+    ),
+    Setting(
+        "dump_timeout",
+        300.0,
+        "Seconds a query worker may take to write a dump (/dumps/...) of the data, once per "
+        "version of the data.",
+    ),
+    Setting(
+        "confine_workers",
+        True,
+        "Confine the query workers with the kernel (seccomp, Landlock, a memory limit) so "
+        "that no query reaches the network or a file; switch off only on a machine that "
+        "no one else can query.",
     ),
     Setting(
         "update_token",
         "",
         "A secret that enables SPARQL Update on /update (sent as 'Authorization: Bearer "
-        "TOKEN'); empty: the endpoint is read-only.",
+        "TOKEN'); set it by the environment variable only (or update_token_file), never on "
+        "the command line; empty: the endpoint is read-only.",
+    ),
+    Setting(
+        "update_token_file",
+        "",
+        "A file whose first line is the update token, read at start (an unreadable or empty "
+        "file stops the server); empty: the token is COOPGRAPH_UPDATE_TOKEN, if set.",
+    ),
+    Setting(
+        "update_max_failures",
+        5,
+        "Failed token attempts at /update a client address may make within "
+        "update_failure_window; past them it gets 429 until the window passes.",
+    ),
+    Setting(
+        "update_failure_window",
+        60.0,
+        "Seconds over which failed token attempts at /update are counted, per client address.",
+    ),
+    Setting(
+        "public_url",
+        "",
+        "The URL the server is published at, e.g. https://example.org/coop/; every absolute "
+        "URL it writes (links, sd:endpoint, VoID) starts with it, whatever the request's "
+        "Host; empty: built from the request's Host, which must be in allowed_hosts.",
+    ),
+    Setting(
+        "allowed_hosts",
+        "",
+        "The Host values answered (comma-separated name or name:port; a name alone means "
+        "the default port); any other gets 400 (/health excepted); empty: the address "
+        "served (host:port, with localhost, 127.0.0.1 and [::1] on loopback), or any Host "
+        "when public_url is set.",
     ),
     Setting(
         "cors_origins",
@@ -196,8 +266,31 @@ SETTINGS: tuple[Setting, ...] = (
         "Reverse proxies in front of the server whose X-Forwarded-* headers are trusted "
         "(host, scheme, and the sub-path in X-Forwarded-Prefix).",
     ),
-    Setting("workers", 2, "Server processes in production mode (gunicorn)."),
-    Setting("threads", 8, "Threads per server process in production mode (gunicorn)."),
+    Setting("workers", 2, "Server processes in production mode (granian)."),
+    Setting(
+        "threads",
+        8,
+        "Threads per server process that run requests in production mode; a request gets "
+        "one only once it has arrived whole.",
+    ),
+    Setting(
+        "header_timeout",
+        10.0,
+        "Seconds a client may take to send a request's headers in production mode; past "
+        "them the connection is closed.",
+    ),
+    Setting(
+        "body_timeout",
+        10.0,
+        "Seconds a client may take to send a request's body in production mode; past them "
+        "it gets 408.",
+    ),
+    Setting(
+        "max_connections",
+        512,
+        "Requests a server process handles at once in production mode (waiting for their "
+        "body or for a thread included); beyond, new connections wait in the backlog.",
+    ),
     Setting(
         "yasgui_dir",
         "",
@@ -207,6 +300,13 @@ SETTINGS: tuple[Setting, ...] = (
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}
+
+#: Settings refused by ``--setting``, and where to give them instead.
+SECRETS = {
+    "update_token": "set the environment variable COOPGRAPH_UPDATE_TOKEN, or name a file "
+    "holding it with --setting update_token_file PATH (serve --update-token-file PATH)",
+    "remote_password": "set the environment variable COOPGRAPH_REMOTE_PASSWORD",
+}
 
 
 def get_setting(name: str) -> Setting:
@@ -245,6 +345,12 @@ def resolve(
     environ = os.environ if environ is None else environ
     for name in [*flags, *overrides]:
         get_setting(name)
+    for name in overrides:
+        if name in SECRETS:
+            raise SettingError(
+                f"{name} is a secret and is not taken from the command line, where any user "
+                f"of the machine can read it (ps): {SECRETS[name]}"
+            )
     values: dict[str, Any] = {}
     for setting in SETTINGS:
         values[setting.name] = _value(setting, flags, overrides, environ)

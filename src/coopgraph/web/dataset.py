@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import gzip
+from flask import Blueprint, Response, abort, jsonify, request, send_file
 
-from flask import Blueprint, Response, abort, jsonify, request
-
-from coopgraph.web import media
+from coopgraph.web import access, media
 from coopgraph.web.describe import DUMPS, quad_count, statistics, void_graph
 from coopgraph.web.protocol import state
 
@@ -28,19 +26,24 @@ def dump(name: str) -> Response:
     if media_type is None:
         abort(404)
     st = state()
-    body = st.memoize(f"dump:{name}", lambda: st.engine.dump(media_type))
-    packed = st.memoize(f"dump.gz:{name}", lambda: gzip.compress(body, 6, mtime=0))
+    path = st.dump_file(name, media_type)
     wants_gzip = "gzip" in request.accept_encodings
-    response = Response(packed if wants_gzip else body, content_type=media.content_type(media_type))
+    if wants_gzip:
+        path = path.with_name(path.name + ".gz")
+    response = send_file(
+        path,
+        mimetype=media.content_type(media_type),
+        as_attachment=True,
+        download_name=name,
+        etag=st.etag("dump", name, "gzip" if wants_gzip else "identity"),
+        last_modified=int(st.modified),
+        conditional=True,
+    )
     if wants_gzip:
         response.headers["Content-Encoding"] = "gzip"
     response.vary.add("Accept-Encoding")
-    response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
-    response.set_etag(st.etag("dump", name, "gzip" if wants_gzip else "identity"))
-    response.last_modified = int(st.modified)
     response.headers["Cache-Control"] = "no-cache"
-    response.direct_passthrough = False
-    return response.make_conditional(request)
+    return response
 
 
 @bp.route("/.well-known/void")
@@ -50,8 +53,9 @@ def void() -> Response:
     media_type = media.negotiate(
         request.accept_mimetypes, media.GRAPH_TYPES, request.args.get("format"), media.GRAPH_NAMES
     )
-    base = request.url_root
-    body = st.memoize(
+    base = access.base_url()
+    body = access.memoize(
+        st,
         f"void:{base}:{media_type}",
         lambda: void_graph(st, base).serialize(format=_RDFLIB[media_type], encoding="utf-8"),
     )
@@ -69,9 +73,8 @@ def health() -> Response:
     stated in two graphs is two quads)."""
     st = state()
     pool = st.pool
-    with st.lock.read():
-        triples = statistics(st)["triples"]
-        quads = quad_count(st)
+    triples = statistics(st)["triples"]
+    quads = quad_count(st)
     return jsonify(
         status="ok" if pool is not None else "no query workers",
         triples=triples,
@@ -82,4 +85,6 @@ def health() -> Response:
         queriesRun=pool.stats.jobs if pool else 0,
         queriesStopped=pool.stats.killed if pool else 0,
         workersRecycled=pool.stats.recycled if pool else 0,
+        queriesOutOfMemory=pool.stats.memory_exceeded if pool else 0,
+        generation=pool.generation if pool else 0,
     )

@@ -8,8 +8,9 @@
   properties), a partition per class and per property, one subset per named graph with the
   source document it holds, the endpoint, and the dumps.
 
-Counts come from the server's own SPARQL queries on the engine, computed once per version of
-the data (see :meth:`coopgraph.web.state.ServerState.memoize`).
+Counts come from the server's own SPARQL queries, run by a query worker (see
+:mod:`coopgraph.web.worker`) once per version of the data (see
+:meth:`coopgraph.web.state.ServerState.memoize`).
 """
 
 from __future__ import annotations
@@ -20,7 +21,9 @@ from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS, RDF, RDFS, VOID, XSD
 
 from coopgraph.namespace import COOP, FORMATS, ID_SPACE, SD
+from coopgraph.store import Engine
 from coopgraph.web.state import ServerState
+from coopgraph.web.worker import reader
 
 #: The dumps: file name -> media type; the dataset dumps keep the named graphs.
 DUMPS = {
@@ -61,86 +64,101 @@ def warm(st: ServerState) -> None:
 
 def graph_names(st: ServerState) -> list[str]:
     """The named graphs of the dataset."""
-    return st.memoize("graph-names", st.engine.graph_names)
+    return st.memoize("graph-names", lambda: st.read("named_graphs"))
 
 
 def quad_count(st: ServerState) -> int:
     """The quads of the dataset (a triple stated in two graphs is two quads)."""
-    return st.memoize("quads", lambda: len(st.engine))
+    return st.memoize("quads", lambda: st.read("quads"))
 
 
 def graph_sizes(st: ServerState) -> dict[str, int]:
     """Triples per named graph."""
-
-    def compute() -> dict[str, int]:
-        rows = st.engine.select(
-            "SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g"
-        )
-        return {str(r["g"]): int(r["n"]) for r in rows}
-
-    return st.memoize("graph-sizes", compute)
+    return st.memoize("graph-sizes", lambda: st.read("triples_per_graph"))
 
 
 def statistics(st: ServerState) -> dict[str, int]:
     """Sizes of the union graph: triples, entities, distinct subjects and objects, ..."""
-
-    def compute() -> dict[str, int]:
-        # Every engine's default graph is a set (the union of the named graphs, each triple
-        # once), so the triples need no DISTINCT of their own.
-        row = st.engine.select(
-            """SELECT (COUNT(*) AS ?triples) (COUNT(DISTINCT ?s) AS ?subjects)
-                      (COUNT(DISTINCT ?o) AS ?objects) (COUNT(DISTINCT ?p) AS ?properties)
-               WHERE { ?s ?p ?o }"""
-        )[0]
-        entities = st.engine.select(
-            f"""SELECT (COUNT(DISTINCT ?s) AS ?n) WHERE {{
-                  ?s ?p ?o FILTER(isIRI(?s) && STRSTARTS(STR(?s), "{ID_SPACE}")) }}"""
-        )[0]
-        classes = st.engine.select("SELECT (COUNT(DISTINCT ?c) AS ?n) WHERE { ?x a ?c }")[0]
-        found = {k: int(v) for k, v in row.items()}
-        found["entities"] = int(entities["n"])
-        found["classes"] = int(classes["n"])
-        return found
-
-    return st.memoize("statistics", compute)
+    return st.memoize("statistics", lambda: st.read("union_statistics"))
 
 
 def class_partitions(st: ServerState) -> list[tuple[URIRef, int]]:
     """Instances per class, most first."""
-
-    def compute() -> list[tuple[URIRef, int]]:
-        rows = st.engine.select(
-            "SELECT ?c (COUNT(DISTINCT ?x) AS ?n) WHERE { ?x a ?c } "
-            "GROUP BY ?c ORDER BY DESC(?n) ?c"
-        )
-        return [(URIRef(str(r["c"])), int(r["n"])) for r in rows]
-
-    return st.memoize("class-partitions", compute)
+    return st.memoize("class-partitions", lambda: st.read("instances_per_class"))
 
 
 def property_partitions(st: ServerState) -> list[tuple[URIRef, int]]:
     """Triples per property, most first."""
-
-    def compute() -> list[tuple[URIRef, int]]:
-        rows = st.engine.select(
-            "SELECT ?p (COUNT(*) AS ?n) WHERE { ?s ?p ?o } GROUP BY ?p ORDER BY DESC(?n) ?p"
-        )
-        return [(URIRef(str(r["p"])), int(r["n"])) for r in rows]
-
-    return st.memoize("property-partitions", compute)
+    return st.memoize("property-partitions", lambda: st.read("triples_per_property"))
 
 
 def source_titles(st: ServerState) -> dict[str, str]:
     """The source documents' labels, by IRI (a source graph is named after its document)."""
+    return st.memoize("source-titles", lambda: st.read("source_labels"))
 
-    def compute() -> dict[str, str]:
-        rows = st.engine.select(
-            f"""SELECT ?d ?label WHERE {{ ?d a <{COOP.SourceDocument}> .
-                OPTIONAL {{ ?d <{RDFS.label}> ?label }} }}"""
-        )
-        return {str(r["d"]): str(r.get("label", r["d"])) for r in rows}
 
-    return st.memoize("source-titles", compute)
+# ---------------------------------------------------------------------- in a query worker
+
+
+@reader
+def named_graphs(engine: Engine) -> list[str]:
+    return engine.graph_names()
+
+
+@reader
+def quads(engine: Engine) -> int:
+    return len(engine)
+
+
+@reader
+def triples_per_graph(engine: Engine) -> dict[str, int]:
+    rows = engine.select("SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g")
+    return {str(r["g"]): int(r["n"]) for r in rows}
+
+
+@reader
+def union_statistics(engine: Engine) -> dict[str, int]:
+    # Every engine's default graph is a set (the union of the named graphs, each triple
+    # once), so the triples need no DISTINCT of their own.
+    row = engine.select(
+        """SELECT (COUNT(*) AS ?triples) (COUNT(DISTINCT ?s) AS ?subjects)
+                  (COUNT(DISTINCT ?o) AS ?objects) (COUNT(DISTINCT ?p) AS ?properties)
+           WHERE { ?s ?p ?o }"""
+    )[0]
+    entities = engine.select(
+        f"""SELECT (COUNT(DISTINCT ?s) AS ?n) WHERE {{
+              ?s ?p ?o FILTER(isIRI(?s) && STRSTARTS(STR(?s), "{ID_SPACE}")) }}"""
+    )[0]
+    classes = engine.select("SELECT (COUNT(DISTINCT ?c) AS ?n) WHERE { ?x a ?c }")[0]
+    found = {k: int(v) for k, v in row.items()}
+    found["entities"] = int(entities["n"])
+    found["classes"] = int(classes["n"])
+    return found
+
+
+@reader
+def instances_per_class(engine: Engine) -> list[tuple[URIRef, int]]:
+    rows = engine.select(
+        "SELECT ?c (COUNT(DISTINCT ?x) AS ?n) WHERE { ?x a ?c } GROUP BY ?c ORDER BY DESC(?n) ?c"
+    )
+    return [(URIRef(str(r["c"])), int(r["n"])) for r in rows]
+
+
+@reader
+def triples_per_property(engine: Engine) -> list[tuple[URIRef, int]]:
+    rows = engine.select(
+        "SELECT ?p (COUNT(*) AS ?n) WHERE { ?s ?p ?o } GROUP BY ?p ORDER BY DESC(?n) ?p"
+    )
+    return [(URIRef(str(r["p"])), int(r["n"])) for r in rows]
+
+
+@reader
+def source_labels(engine: Engine) -> dict[str, str]:
+    rows = engine.select(
+        f"""SELECT ?d ?label WHERE {{ ?d a <{COOP.SourceDocument}> .
+            OPTIONAL {{ ?d <{RDFS.label}> ?label }} }}"""
+    )
+    return {str(r["d"]): str(r.get("label", r["d"])) for r in rows}
 
 
 #: The figures :func:`warm` computes.

@@ -23,8 +23,9 @@ from rdflib.namespace import SKOS
 
 from coopgraph.docs import Documentation, Layout, build_docs, concept_anchor, scheme_name
 from coopgraph.store import Engine
-from coopgraph.web.resources import Description, graph_content
+from coopgraph.web.resources import Description
 from coopgraph.web.state import ServerState
+from coopgraph.web.worker import reader
 
 #: Where the pages are on the site (paths below the site's root).
 LAYOUT = Layout(
@@ -61,13 +62,20 @@ def documentation(st: ServerState, modules: list[str]) -> Documentation:
         modules: The IRIs of the ontology modules (graphs) to document together.
     """
     with _BUILDING:
-        return st.memoize("documentation", lambda: _build(st.engine, modules))
+        return st.memoize("documentation", lambda: _build(st, modules))
 
 
-def _build(engine: Engine, modules: list[str]) -> Documentation:
-    graphs: dict[str, Graph] = {iri: graph_content(engine, iri) for iri in modules}
-    vocabularies = engine.construct(_VOCABULARIES)
-    return build_docs(graphs, vocabularies, LAYOUT, diagram_required=False)
+def _build(st: ServerState, modules: list[str]) -> Documentation:
+    """Build the documentation here, from graphs a query worker reads (pyLODE and Graphviz
+    run in the web process: they work on the project's own ontology, not on a request)."""
+    graphs: dict[str, Graph] = {iri: st.read("graph_content", iri) for iri in modules}
+    return build_docs(graphs, st.read("vocabularies"), LAYOUT, diagram_required=False)
+
+
+@reader
+def vocabularies(engine: Engine) -> Graph:
+    """The concept schemes and their concepts, for their documentation pages."""
+    return engine.construct(_VOCABULARIES)
 
 
 def docs_file(docs: Documentation, name: str) -> tuple[bytes, str] | None:

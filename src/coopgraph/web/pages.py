@@ -16,44 +16,34 @@ import posixpath
 from pathlib import Path
 
 from flask import Blueprint, Response, abort, render_template, request, send_from_directory
-from rdflib import Graph, URIRef
+from rdflib import URIRef
 
 from coopgraph.docs import Documentation, Page
 from coopgraph.namespace import COOP
-from coopgraph.web import media, ontology_view
+from coopgraph.web import media, ontology_view, security
 from coopgraph.web.describe import DUMPS, class_partitions, graph_sizes, source_titles, statistics
 from coopgraph.web.errors import ApiError
 from coopgraph.web.protocol import state
-from coopgraph.web.resources import (
-    describe,
-    graph_content,
-    instances,
-    is_safe_iri,
-    labels,
-    rdf_description,
-)
+from coopgraph.web.resources import add_source_text, is_safe_iri
 
 bp = Blueprint("pages", __name__)
 
 BASE = "https://w3id.org/coopgraph/"
-_FORMAT_OF = {
-    "text/turtle": "turtle",
-    "application/n-triples": "nt",
-    "application/ld+json": "json-ld",
-    "application/rdf+xml": "xml",
-}
 
 
 def local_url(iri: str) -> str:
     """The path on this server of a coopgraph IRI (other IRIs are returned unchanged)."""
-    if iri.startswith(BASE):
+    if iri.startswith(BASE) and not iri[len(BASE) :].startswith(("/", "\\")):
         return request.script_root + "/" + iri[len(BASE) :]
     return iri
 
 
 @bp.app_template_filter("local")
 def _local_filter(iri: object) -> str:
-    return local_url(str(iri))
+    """Where a link to ``iri`` goes: its page here, the IRI itself (http, https), or ""
+    for an IRI that must not be a link (see :func:`security.is_web_iri`)."""
+    text = str(iri)
+    return local_url(text) if security.is_web_iri(text) else ""
 
 
 @bp.app_context_processor
@@ -67,7 +57,7 @@ def home() -> Response:
     """What the graph holds, and where to go from here."""
     st = state()
     counts = [(c, n) for c, n in class_partitions(st) if str(c).startswith(str(COOP))]
-    names = labels(st.engine, {str(c) for c, _ in counts})
+    names = st.read("labels", {str(c) for c, _ in counts})
     html = render_template(
         "home.html",
         stats=statistics(st),
@@ -89,10 +79,10 @@ def class_instances() -> Response:
     if not cls:
         raise ApiError(400, "name the class: /-/instances?class=IRI")
     if not is_safe_iri(cls):
-        raise ApiError(400, f"the class {cls!r} is not an absolute IRI")
+        raise ApiError(400, f"the class {cls!r} is not an absolute IRI (RFC 3987)")
     st = state()
-    listed, cut = instances(st.engine, cls)
-    name = labels(st.engine, {cls}).get(cls, cls)
+    listed, cut = st.read("instances", cls)
+    name = st.read("labels", {cls}).get(cls, cls)
     return _html(render_template("instances.html", cls=cls, name=name, listed=listed, cut=cut))
 
 
@@ -131,18 +121,15 @@ def resource(rest: str) -> Response:
     graph_names = set(graph_sizes(st))
     if iri in graph_names and _is_document(iri) and media_type == media.HTML:
         return _ontology_page(iri, graph_names)
-    with st.lock.read():
-        if iri in graph_names and _is_document(iri):
-            return _rdf(graph_content(st.engine, iri), media_type)
-        if media_type != media.HTML:
-            # The RDF: the resource's description, else (a graph's IRI) the graph.
-            graph = rdf_description(st.engine, iri)
-            if not len(graph):
-                if iri not in graph_names:
-                    abort(404)
-                graph = graph_content(st.engine, iri)
-            return _rdf(graph, media_type)
-        found = describe(st.engine, iri, st.sources_dir)
+    if media_type != media.HTML:
+        # The RDF: a module's whole graph; else the resource's description, else (a
+        # graph's IRI) the graph.
+        document = iri in graph_names and _is_document(iri)
+        body = st.read("rdf_document", iri, media_type, document)
+        if body is None:
+            abort(404)
+        return _rdf(body, media_type)
+    found = add_source_text(st.read("describe", iri), st.sources_dir)
     if not found.exists and iri not in graph_names:
         abort(404)
     html = render_template(
@@ -161,20 +148,14 @@ def _resolve(path: str) -> tuple[str, str | None]:
     for suffix, media_type in media.SUFFIXES.items():
         if path.endswith(suffix):
             bare = BASE + path[: -len(suffix)]
-            if _known(bare):
+            if is_safe_iri(bare) and _known(bare):
                 return bare, media_type
     return iri, None
 
 
 def _known(iri: str) -> bool:
     st = state()
-    if iri in graph_sizes(st):
-        return True
-    with st.lock.read():
-        rows = st.engine.select(
-            f"SELECT ?p WHERE {{ {{ <{iri}> ?p ?o }} UNION {{ ?s ?p <{iri}> }} }} LIMIT 1"
-        )
-    return bool(rows)
+    return iri in graph_sizes(st) or bool(st.read("is_known", iri))
 
 
 def _is_document(iri: str) -> bool:
@@ -216,10 +197,7 @@ def _docs_page(page: Page, docs: Documentation, base: str | None = None) -> Resp
     )
 
 
-def _rdf(graph: Graph, media_type: str) -> Response:
-    for prefix, namespace in state().engine.prefixes.items():
-        graph.bind(prefix, namespace, override=False)
-    body = graph.serialize(format=_FORMAT_OF[media_type], encoding="utf-8")
+def _rdf(body: bytes, media_type: str) -> Response:
     response = Response(body, content_type=media.content_type(media_type))
     response.vary.add("Accept")
     _conditional(response)

@@ -6,15 +6,21 @@ GET, by POST ``application/x-www-form-urlencoded``, or by POST ``application/spa
 the service description (or, to a browser, the query editor).
 
 Before a query reaches the engine it is read by :mod:`coopgraph.querytext`: SERVICE and
-LOAD are refused with their position, an update sent here is refused, and FROM, FROM NAMED
-and the protocol's graph parameters may only name graphs of the dataset. The query then
-runs in a sandbox worker with a deadline; its result is cut at the row cap and cached until
-the data changes.
+LOAD are refused with their position (an early message: the query workers cannot reach the
+network or a file whatever the text says, see :mod:`coopgraph.jail`), and an update sent
+here is refused. The query then runs in a confined query worker, under the deadline and the
+memory limit; the worker reads its FROM and FROM NAMED clauses, and refuses any graph, named
+there or by the protocol's parameters, that is not one of the dataset's. Its answer is cut
+at the row cap and the byte cap, and cached (when small) until the data changes. Relative
+IRIs in a query or an update resolve against the endpoint's URL.
+
+``/update`` takes ``using-graph-uri`` and ``using-named-graph-uri`` (SPARQL 1.1 Protocol,
+2.2.3); an update runs in a worker of its own, under its deadline, and its data is served
+only once it has succeeded whole.
 """
 
 from __future__ import annotations
 
-import hmac
 import time
 from dataclasses import dataclass, replace
 from functools import lru_cache
@@ -23,15 +29,16 @@ from urllib.parse import parse_qsl
 from flask import Blueprint, Response, current_app, render_template, request
 from werkzeug.datastructures import MIMEAccept
 from werkzeug.http import http_date, parse_accept_header, quote_etag
-from werkzeug.sansio.utils import get_current_url
 
 from coopgraph import querytext
 from coopgraph.errors import QueryError
-from coopgraph.sandbox import DeadlineExceeded, JobFailed, PoolBusy, WorkerDied
-from coopgraph.store import QueryJob, QueryReply
-from coopgraph.web import describe, media, replay
+from coopgraph.store import QueryJob, QueryReply, UpdateJob
+from coopgraph.web import access, describe, media, replay
+from coopgraph.web.cache import digest
 from coopgraph.web.errors import ApiError
-from coopgraph.web.state import Failure, ServerState, evaluate_in_worker
+from coopgraph.web.resources import is_safe_iri
+from coopgraph.web.state import ServerState
+from coopgraph.web.worker import Failure
 
 bp = Blueprint("protocol", __name__)
 
@@ -117,7 +124,7 @@ def read_request(kind: str) -> ProtocolRequest:
         direct = SPARQL_QUERY if kind == "query" else SPARQL_UPDATE
         if not request.content_type:
             raise ApiError(400, f"a POST needs a Content-Type: {FORM} or {direct}")
-        body = request.get_data(cache=True)
+        body = read_body(limit)
         if mime == FORM:
             body_params = _parameters(body, "the form body")
             if _single(body_params, other) is not None:
@@ -137,12 +144,52 @@ def read_request(kind: str) -> ProtocolRequest:
         raise ApiError(400, "an 'update' parameter does not belong on /sparql; POST it to /update")
     if text is not None and not text.strip():
         raise ApiError(400, f"the {kind} is empty")
-    return ProtocolRequest(
-        text,
-        _all(params, "default-graph-uri") or _all(params, "using-graph-uri"),
-        _all(params, "named-graph-uri") or _all(params, "using-named-graph-uri"),
-        _all(params, "format") + _all(params, "output"),
-    )
+    query = kind == "query"
+    default = _all(params, "default-graph-uri" if query else "using-graph-uri")
+    named = _all(params, "named-graph-uri" if query else "using-named-graph-uri")
+    for graph in (*default, *named):
+        if not is_safe_iri(graph):
+            raise ApiError(400, f"the graph parameter {graph!r} is not an absolute IRI")
+    return ProtocolRequest(text, default, named, _all(params, "format") + _all(params, "output"))
+
+
+def read_body(limit: int) -> bytes:
+    """The request's body, read whole, chunked or not; never more than ``limit`` bytes.
+
+    Raises:
+        ApiError: 413 for a longer body (nothing of it is used), 400 for one that cannot
+            be read (a bad chunk, a body shorter than its Content-Length).
+    """
+    cached = request.environ.get(_BODY)
+    if cached is not None:
+        return cached
+    length = request.content_length
+    if length is not None and length > limit:
+        raise ApiError(413, f"the request body is longer than {limit} bytes; send less")
+    stream = request.environ["wsgi.input"]
+    wanted = limit + 1 if length is None else length
+    chunks: list[bytes] = []
+    held = 0
+    try:
+        while held < wanted:
+            chunk = stream.read(min(65536, wanted - held))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            held += len(chunk)
+    except Exception as err:  # noqa: BLE001 - each server raises its own kind for a bad body
+        raise ApiError(400, f"the request body could not be read: {err}") from None
+    if length is None and held > limit:
+        raise ApiError(413, f"the request body is longer than {limit} bytes; send less")
+    if length is not None and held < length:
+        raise ApiError(400, f"the request body ended after {held} of {length} bytes")
+    body = b"".join(chunks)
+    request.environ[_BODY] = body
+    return body
+
+
+#: Where the body, once read, is kept for the request.
+_BODY = "coopgraph.body"
 
 
 # --------------------------------------------------------------------------- /sparql
@@ -158,18 +205,18 @@ def sparql() -> Response:
     if found.is_update:
         raise ApiError(400, f"this is a SPARQL Update ({found.form}); POST it to /update")
     try:
-        querytext.refuse_remote(found)
+        # A store elsewhere evaluates the query itself: refuse whatever it could misread.
+        querytext.refuse_remote(found, strict=not state().engine.in_workers)
     except QueryError as err:
         raise ApiError(400, str(err)) from None
-    default_graphs, named_graphs, dataset_given = _dataset(req, found)
     media_type = _negotiated(request.environ.get("HTTP_ACCEPT", ""), found.is_graph_query, req.fmt)
     st = state()
-    key = (req.query, media_type, req.default_graphs, req.named_graphs)
-    etag = st.etag("sparql", *map(str, key))
+    # The base URL is part of the key: it is what relative IRIs and the limits link become.
+    key = digest(req.query, media_type, req.default_graphs, req.named_graphs, access.base_url())
+    etag = st.etag("sparql", key.hex())
     if request.method in ("GET", "HEAD") and _not_modified(etag, st):
         return _not_modified_response(etag, st)
-    dataset = (default_graphs, named_graphs, dataset_given)
-    reply = st.cached(key) or _evaluate(st, req, found, media_type, key, dataset)
+    reply = st.cached(key) or _evaluate(st, req, found, media_type, key)
     if request.method == "GET":
         request.environ[replay.REPLAYABLE] = True
     return _reply_response(reply, etag, st)
@@ -184,65 +231,35 @@ def _negotiated(accept: str, graph: bool, fmt: tuple[str, ...]) -> str:
     return media.negotiate(parse_accept_header(accept, MIMEAccept), offers, fmt, names)
 
 
-def _dataset(
-    req: ProtocolRequest, found: querytext.Scan
-) -> tuple[tuple[str, ...], tuple[str, ...], bool]:
-    """The default graphs, the named graphs, and whether a dataset was chosen at all.
-
-    The protocol's graph parameters win over the query's FROM clauses (SPARQL 1.1 Protocol,
-    2.1.4). Every graph named must be one of the dataset's.
-    """
-    default, named = req.default_graphs, req.named_graphs
-    given = bool(default or named)
-    if found.from_clause is not None and not given:
-        try:
-            from_default, from_named = querytext.dataset_clause(req.query or "")
-        except QueryError as err:
-            raise ApiError(400, str(err)) from None
-        default, named, given = tuple(from_default), tuple(from_named), True
-    if not given:
-        return default, named, given
-    known = set(describe.graph_names(state()))
-    unknown = [g for g in (*default, *named) if g not in known]
-    if unknown:
-        raise ApiError(
-            400,
-            f"<{unknown[0]}> is not a graph of this dataset; FROM, FROM NAMED and the "
-            "graph parameters can only name its graphs (listed in the service "
-            "description), and nothing is ever fetched from elsewhere",
-        )
-    return default, named, given
-
-
 def _evaluate(
     st: ServerState,
     req: ProtocolRequest,
     found: querytext.Scan,
     media_type: str,
-    key: tuple,
-    dataset: tuple[tuple[str, ...], tuple[str, ...], bool],
+    key: bytes,
 ) -> QueryReply:
+    """Run the query in a query worker (which also reads its FROM clauses and checks the
+    graphs it names), under the deadline and the memory limit."""
+    given = bool(req.default_graphs or req.named_graphs)
     job = QueryJob(
         query=req.query or "",
         form=found.form or "SELECT",
         media_type=media_type,
         row_cap=int(st.settings["row_cap"]),
-        default_graphs=dataset[0],
-        named_graphs=dataset[1],
-        dataset_given=dataset[2],
-        truncated_link=_limits_link(request.scheme, request.host, request.root_path),
+        default_graphs=req.default_graphs,
+        named_graphs=req.named_graphs,
+        dataset_given=given,
+        truncated_link=_limits_link(access.base_url()),
+        max_bytes=st.max_answer_bytes(),
+        base_iri=access.base_url() + "sparql",
+        from_clause=found.from_clause is not None and not given,
     )
+    if found.unlimited_lookup and not given:
+        # The statements of one node: capped in the query itself, the engine can write the
+        # answer in one go.
+        job = replace(job, query=querytext.with_limit(job.query, job.row_cap + 1), capped=True)
     started = time.monotonic()
-    if st.engine.lookups_in_process and not dataset[2] and found.is_lookup:
-        # The statements of one node: an index lookup that cannot run away, answered here
-        # without the round trip to a query worker. Capped in the query itself, the
-        # engine can write the answer in one go.
-        if found.unlimited_lookup:
-            job = replace(job, query=querytext.with_limit(job.query, job.row_cap + 1), capped=True)
-        with st.lock.read():
-            reply = evaluate_in_worker(st.engine)(job)
-    else:
-        reply = _in_worker(st, job)
+    reply = st.run(job)
     if isinstance(reply, Failure):
         raise ApiError(400, reply.message)
     current_app.logger.debug("query answered in %.3f s", time.monotonic() - started)
@@ -251,33 +268,9 @@ def _evaluate(
 
 
 @lru_cache(maxsize=64)
-def _limits_link(scheme: str, host: str, root_path: str) -> str:
+def _limits_link(base: str) -> str:
     """Where the endpoint's limits are explained, for a result cut at the row cap."""
-    return get_current_url(scheme, host, root_path) + "#limits"
-
-
-def _in_worker(st: ServerState, job: QueryJob) -> QueryReply | Failure:
-    """Run ``job`` in a query worker, which is killed at the deadline."""
-    if st.pool is None:
-        raise ApiError(503, "the query workers are not running", retry_after=5)
-    timeout = float(st.settings["query_timeout"])
-    try:
-        return st.pool.run(job, timeout)
-    except DeadlineExceeded:
-        raise ApiError(
-            503,
-            f"the query was stopped after {timeout:g} s, the time limit of this endpoint; "
-            "simplify it, add a LIMIT, or run it on your own copy of the data (see /dumps)",
-        ) from None
-    except PoolBusy:
-        raise ApiError(503, "the endpoint is busy; try again shortly", retry_after=2) from None
-    except WorkerDied:
-        raise ApiError(
-            503, "the query stopped its worker (it may have needed too much memory)"
-        ) from None
-    except JobFailed as err:
-        current_app.logger.error("query failed: %s\n%s", err, err.details)
-        raise ApiError(400, f"the query could not be evaluated: {err}") from None
+    return base + "#limits"
 
 
 def _not_modified(etag: str, st: ServerState) -> bool:
@@ -317,6 +310,12 @@ def _reply_response(reply: QueryReply, etag: str, st: ServerState) -> Response:
         cap = int(st.settings["row_cap"])
         response.headers["Coopgraph-Truncated"] = f"true; row-cap={cap}"
         response.headers["Warning"] = f'199 coopgraph "result cut at the row cap of {cap}"'
+    elif reply.bytes_cut:
+        most = st.max_answer_bytes()
+        response.headers["Coopgraph-Truncated"] = f"true; max-bytes={most}"
+        response.headers["Warning"] = (
+            f'199 coopgraph "result cut at {most} bytes, the largest answer of this endpoint"'
+        )
     return response
 
 
@@ -330,8 +329,9 @@ def service_description(fmt: tuple[str, ...]) -> Response:
     if media_type == media.HTML:
         return editor_page()
     st = state()
-    endpoint = request.base_url
-    body = st.memoize(
+    endpoint = access.base_url() + "sparql"
+    body = access.memoize(
+        st,
         f"sd:{endpoint}:{media_type}",
         lambda: describe.service_graph(st, endpoint).serialize(
             format=_rdflib_format(media_type), encoding="utf-8"
@@ -376,39 +376,24 @@ def update() -> Response:
         raise ApiError(405, "SPARQL Update is never accepted by GET; use POST", allow=("POST",))
     if not token:
         raise ApiError(403, "this endpoint is read-only: no update token is configured")
-    _check_token(token)
+    access.check_update_token(token)
     req = read_request("update")
     found = querytext.scan(req.query or "")
     if not found.is_update:
         raise ApiError(400, "this is not a SPARQL Update; send queries to /sparql")
     try:
-        querytext.refuse_remote(found)
+        # A store elsewhere evaluates the query itself: refuse whatever it could misread.
+        querytext.refuse_remote(found, strict=not state().engine.in_workers)
     except QueryError as err:
         raise ApiError(400, str(err)) from None
+    base = access.base_url() + "update"
+    job = UpdateJob(req.query or "", base, req.default_graphs, req.named_graphs)
     started = time.monotonic()
-    with st.lock.write():
-        try:
-            st.engine.update(req.query or "")
-        except QueryError as err:
-            raise ApiError(400, str(err)) from None
-        st.data_changed()
-        st.stop_pool()
-        st.start_pool()
+    quads = st.update(job)
+    if isinstance(quads, Failure):
+        raise ApiError(400, quads.message)
     seconds = time.monotonic() - started
     return Response(
-        f"update applied in {seconds:.3f} s; the dataset now holds {len(st.engine)} quads\n",
+        f"update applied in {seconds:.3f} s; the dataset now holds {quads} quads\n",
         content_type=media.content_type("text/plain"),
     )
-
-
-def _check_token(token: str) -> None:
-    header = request.headers.get("Authorization", "")
-    scheme, _, given = header.partition(" ")
-    if scheme.lower() != "bearer" or not hmac.compare_digest(
-        given.strip().encode(), token.encode()
-    ):
-        raise ApiError(
-            401,
-            "SPARQL Update needs the token: send 'Authorization: Bearer TOKEN'",
-            headers={"WWW-Authenticate": 'Bearer realm="coopgraph update"'},
-        )

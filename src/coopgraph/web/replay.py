@@ -10,20 +10,20 @@ without calling the app, as a reverse-proxy cache would.
 A response is kept only when the handler marked it replayable (a 200 to a GET of
 ``/sparql`` with a query: :data:`REPLAYABLE`) and its body is at most
 :data:`MAX_BODY` bytes. It is found again only by a request that would get the same bytes:
-the key is the data version and everything in the request that a response depends on (the
-path and query string, the host and scheme, the headers that content negotiation,
-compression, CORS and a trusted proxy read). A conditional request (``If-None-Match``,
-``If-Modified-Since``) goes to the app, which answers 304. The entries are emptied with the
-result cache when the data changes, and bounded by the same ``cache_entries`` setting.
+the key is a digest of the data version and of everything in the request that a response
+depends on (the path and query string, the host and scheme, the headers that content
+negotiation, compression, CORS and a trusted proxy read). A conditional request
+(``If-None-Match``, ``If-Modified-Since``) goes to the app, which answers 304. The entries
+are emptied with the result cache when the data changes, and bounded in bytes by the
+``cache_mb`` setting (:class:`coopgraph.web.cache.ByteCache`).
 """
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from cachetools import LRUCache
+from coopgraph.web.cache import ByteCache, digest
 
 #: The environ key a handler sets (to True) on a response that may be replayed.
 REPLAYABLE = "coopgraph.replayable"
@@ -57,7 +57,8 @@ class Replay:
         app: The WSGI app behind.
         version: Returns the current data version; a new version makes every kept
             response unreachable.
-        entries: How many responses to keep (0: none, the middleware only passes through).
+        capacity: The bytes of responses to keep (0: none, the middleware only passes
+            through).
         path: The one path whose responses may be kept.
     """
 
@@ -65,37 +66,42 @@ class Replay:
         self,
         app: Callable[..., Iterable[bytes]],
         version: Callable[[], str],
-        entries: int,
+        capacity: int,
         path: str = "/sparql",
     ) -> None:
         self.app = app
         self.version = version
-        self.entries = entries
+        self.capacity = capacity
         self.path = path
-        self.kept: LRUCache[tuple, Entry] = LRUCache(maxsize=max(1, entries))
-        self.lock = threading.Lock()
+        self.kept = ByteCache(capacity, MAX_BODY + 8192)
 
     def clear(self) -> None:
         """Forget every kept response."""
-        with self.lock:
-            self.kept.clear()
+        self.kept.clear()
 
-    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+    def key(self, environ: dict[str, Any]) -> bytes | None:
+        """The key of the response to ``environ``, or None when it is never replayed."""
         if (
-            not self.entries
+            not self.capacity
             or environ.get("PATH_INFO") != self.path
             or environ.get("REQUEST_METHOD") != "GET"
             or not environ.get("QUERY_STRING")
             or any(h in environ for h in CONDITIONAL)
         ):
+            return None
+        return digest(self.version(), environ["QUERY_STRING"], *(environ.get(h) for h in KEYED))
+
+    def lookup(self, environ: dict[str, Any]) -> Entry | None:
+        """The kept response to ``environ``, if any (the production front asks this in its
+        event loop, before it hands the request to a thread)."""
+        key = self.key(environ)
+        return None if key is None else self.kept.get(key)
+
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        key = self.key(environ)
+        if key is None:
             return self.app(environ, start_response)
-        key = (
-            self.version(),
-            environ["QUERY_STRING"],
-            *(environ.get(h) for h in KEYED),
-        )
-        with self.lock:
-            entry = self.kept.get(key)
+        entry = self.kept.get(key)
         if entry is not None:
             status, headers, body = entry
             start_response(status, list(headers))
@@ -103,7 +109,7 @@ class Replay:
         return self._forward(environ, start_response, key)
 
     def _forward(
-        self, environ: dict[str, Any], start_response: StartResponse, key: tuple
+        self, environ: dict[str, Any], start_response: StartResponse, key: bytes
     ) -> Iterable[bytes]:
         sent: list[Any] = []
 
@@ -127,6 +133,5 @@ class Replay:
             close = getattr(body, "close", None)
             if close is not None:
                 close()
-        with self.lock:
-            self.kept[key] = (sent[0], list(sent[1]), data)
+        self.kept.put(key, (sent[0], list(sent[1]), data))
         return [data]

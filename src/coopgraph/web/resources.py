@@ -11,12 +11,14 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pyoxigraph as ox
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS, PROV, RDF, RDFS, SKOS
 from rdflib.term import Node
 
 from coopgraph.namespace import COOP
 from coopgraph.store import Engine
+from coopgraph.web.worker import reader
 
 #: At most this many incoming links are listed (and returned in RDF) per resource.
 INCOMING_LIMIT = 500
@@ -31,8 +33,16 @@ _SAFE_IRI = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:[^\x00-\x20<>\"{}|^`\\\x7f]*")
 
 
 def is_safe_iri(iri: str) -> bool:
-    """True for an absolute IRI that can be put in a query as ``<iri>``."""
-    return _SAFE_IRI.fullmatch(iri) is not None
+    """True for an absolute IRI (RFC 3987, as Oxigraph reads it) that can be put in a
+    query as ``<iri>``: a path or parameter that is not one is refused before any engine
+    sees it."""
+    if _SAFE_IRI.fullmatch(iri) is None:
+        return False
+    try:
+        ox.NamedNode(iri)
+    except (ValueError, UnicodeError):
+        return False
+    return True
 
 
 @dataclass
@@ -103,8 +113,10 @@ def _iri(node: Node) -> str:
     return f"<{node}>"
 
 
-def describe(engine: Engine, iri: str, sources_dir: Path | None = None) -> Description:
-    """Gather what the page of ``iri`` shows."""
+@reader
+def describe(engine: Engine, iri: str) -> Description:
+    """Gather what the page of ``iri`` shows (its source text, for a source document, is
+    added by :func:`add_source_text` in the web process: a query worker reads no file)."""
     node = URIRef(iri)
     found = Description(node)
     rows = engine.select(
@@ -124,8 +136,14 @@ def describe(engine: Engine, iri: str, sources_dir: Path | None = None) -> Descr
     found.notes = _notes(engine, node)
     if COOP.SourceDocument in found.types:
         found.citing = _citing(engine, node)
-        found.text = _source_text(found, sources_dir)
     found.labels = labels(engine, _shown_iris(found))
+    return found
+
+
+def add_source_text(found: Description, sources_dir: Path | None) -> Description:
+    """Add, for a source document, the text of its file (when the page has one)."""
+    if COOP.SourceDocument in found.types:
+        found.text = _source_text(found, sources_dir)
     return found
 
 
@@ -193,6 +211,7 @@ def _shown_iris(found: Description) -> set[str]:
     return iris
 
 
+@reader
 def labels(engine: Engine, iris: set[str]) -> dict[str, str]:
     """The English (or any) label of each IRI that has one."""
     if not iris:
@@ -217,6 +236,7 @@ def labels(engine: Engine, iris: set[str]) -> dict[str, str]:
     return found
 
 
+@reader
 def rdf_description(engine: Engine, iri: str) -> Graph:
     """The RDF of a resource: its statements and its incoming links (bounded)."""
     node = _iri(URIRef(iri))
@@ -228,6 +248,7 @@ def rdf_description(engine: Engine, iri: str) -> Graph:
     )
 
 
+@reader
 def graph_content(engine: Engine, name: str) -> Graph:
     """All triples of the named graph ``name``."""
     return engine.construct(
@@ -235,6 +256,7 @@ def graph_content(engine: Engine, name: str) -> Graph:
     )
 
 
+@reader
 def instances(engine: Engine, cls: str) -> tuple[list[tuple[URIRef, str]], bool]:
     """The instances of class ``cls`` with their labels, and whether the list was cut."""
     rows = engine.select(
@@ -244,3 +266,38 @@ def instances(engine: Engine, cls: str) -> tuple[list[tuple[URIRef, str]], bool]
     )
     listed = [(URIRef(r["x"]), str(r.get("label") or local_name(str(r["x"])))) for r in rows]
     return listed[:INSTANCES_LIMIT], len(listed) > INSTANCES_LIMIT
+
+
+@reader
+def rdf_document(engine: Engine, iri: str, media_type: str, graph: bool) -> bytes | None:
+    """The RDF of a page, written in ``media_type``: the named graph ``iri`` (``graph``),
+    else the resource's description, else the graph of that name; None when there is
+    nothing."""
+    found = graph_content(engine, iri) if graph else rdf_description(engine, iri)
+    if not len(found):
+        if graph or iri not in engine.graph_names():
+            return None
+        found = graph_content(engine, iri)
+    for prefix, namespace in engine.prefixes.items():
+        found.bind(prefix, namespace, override=False)
+    return found.serialize(format=RDFLIB_FORMATS[media_type], encoding="utf-8")
+
+
+@reader
+def is_known(engine: Engine, iri: str) -> bool:
+    """Whether the data says anything about ``iri`` (as subject or object) or names a
+    graph with it."""
+    node = _iri(URIRef(iri))
+    rows = engine.select(
+        f"SELECT ?p WHERE {{ {{ {node} ?p ?o }} UNION {{ ?s ?p {node} }} }} LIMIT 1"
+    )
+    return bool(rows) or iri in engine.graph_names()
+
+
+#: rdflib's names of the RDF media types pages are written in.
+RDFLIB_FORMATS = {
+    "text/turtle": "turtle",
+    "application/n-triples": "nt",
+    "application/ld+json": "json-ld",
+    "application/rdf+xml": "xml",
+}
