@@ -1,4 +1,5 @@
-"""Production mode: `coopgraph serve --production` runs gunicorn with several processes."""
+"""Production mode: `coopgraph serve --production` runs granian and the front with several
+processes."""
 
 from __future__ import annotations
 
@@ -25,7 +26,11 @@ def production(root) -> Iterator[Server]:
         "2",
         "--port",
         str(port),
-        env={"COOPGRAPH_QUERY_TIMEOUT": "2", "COOPGRAPH_TRUSTED_PROXIES": "1"},
+        env={
+            "COOPGRAPH_QUERY_TIMEOUT": "2",
+            "COOPGRAPH_TRUSTED_PROXIES": "1",
+            "COOPGRAPH_ALLOWED_HOSTS": f"127.0.0.1:{port},example.org",
+        },
     )
     server.url = f"http://127.0.0.1:{port}/"
     try:
@@ -35,7 +40,7 @@ def production(root) -> Iterator[Server]:
 
 
 def test_several_server_processes_each_with_query_workers(production: Server) -> None:
-    """2 gunicorn workers, each with its zygote and 2 query workers."""
+    """2 server processes, each with its zygote and 2 query workers."""
     deadline = time.monotonic() + 20
     while len(descendants(production.process.pid)) < 8 and time.monotonic() < deadline:
         time.sleep(0.1)
@@ -52,7 +57,7 @@ def test_queries_are_answered(production: Server, root) -> None:
             assert "Yury Fedotov" in response.text
 
 
-def test_the_deadline_holds_under_gunicorn(production: Server) -> None:
+def test_the_deadline_holds_in_production(production: Server) -> None:
     slow = (
         "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i "
         "FILTER(STR(?c) != STR(?i)) }"

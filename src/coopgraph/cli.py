@@ -508,10 +508,17 @@ def _say(line: str) -> None:
 @click.option(
     "--production",
     is_flag=True,
-    help="Serve with gunicorn: several processes (--workers) of several threads.",
+    help="Serve with granian: several processes (--workers) of several threads; slow clients "
+    "cost no thread.",
 )
 @click.option("--workers", type=int, help="Server processes in production mode (default 2).")
-@click.option("--update-token", "update_token", help="Enable SPARQL Update on /update.")
+@click.option(
+    "--update-token-file",
+    "update_token_file",
+    metavar="PATH",
+    help="Enable SPARQL Update on /update with the token on the first line of PATH (or set "
+    "COOPGRAPH_UPDATE_TOKEN; the token itself is never taken from the command line).",
+)
 @click.pass_obj
 def serve(
     session: Session,
@@ -522,15 +529,17 @@ def serve(
     store_path: str | None,
     production: bool,
     workers: int | None,
-    update_token: str | None,
+    update_token_file: str | None,
 ) -> None:
     """Serve the graph: SPARQL endpoint, linked-data pages, query editor, dumps.
 
     Without FILE, the bundled graph (the project's ontology and data); with FILEs, those RDF
     files (Turtle, N-Triples, TriG, N-Quads, JSON-LD, RDF/XML), each triple file in a graph
-    named after it. The URL to open is printed once the server listens.
+    named after it. The URL to open is printed once the server listens. SPARQL Update is
+    enabled by a token in COOPGRAPH_UPDATE_TOKEN or in the file --update-token-file names.
     """
     from coopgraph import serve as serving
+    from coopgraph.web.access import HostPolicy, resolve_update_token
 
     settings = session.settings(
         host=host,
@@ -538,8 +547,10 @@ def serve(
         store=store,
         store_path=store_path,
         workers=workers,
-        update_token=update_token,
+        update_token_file=update_token_file,
     )
+    resolve_update_token(settings)  # an unreadable token file stops here, before loading
+    HostPolicy.from_settings(settings)  # as does a malformed public_url or allowed_hosts
     started = time.monotonic()
     app = serving.build_app(settings, files, start_pool=not production)
     engine = app.extensions["coopgraph"].engine

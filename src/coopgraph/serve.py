@@ -1,12 +1,15 @@
-"""Start the web server: Werkzeug's threaded server, or gunicorn in production mode.
+"""Start the web server: Werkzeug's threaded server, or granian in production mode.
 
-In production mode the data is loaded once, in gunicorn's master process (``preload_app``);
-each worker process is a fork of it and shares its memory, and starts its own query workers
-(:mod:`coopgraph.sandbox`) once it is forked, before it starts its threads.
+In production mode the data is loaded once, in granian's main process; each server process
+is a fork of it and shares its memory, and starts its own query workers
+(:mod:`coopgraph.sandbox`) once it is forked, before it starts its threads. Requests reach
+the app through :mod:`coopgraph.web.front`, which reads each one whole, under a deadline,
+before a thread runs it: slow or idle clients cost the server no thread.
 """
 
 from __future__ import annotations
 
+import socket
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -16,8 +19,9 @@ from flask import Flask
 
 from coopgraph.errors import CoopgraphError
 from coopgraph.project import find_root, is_root
+from coopgraph.sandbox import limit_heaps
 from coopgraph.store import Engine, file_sources, open_engine, project_sources
-from coopgraph.web import create_app
+from coopgraph.web import access, create_app
 
 YASGUI_BUILD = Path("node_modules") / "@zazuko" / "yasgui" / "build"
 
@@ -64,6 +68,7 @@ def load_engine(settings: dict[str, Any], files: tuple[str, ...]) -> tuple[Engin
 
 def build_app(settings: dict[str, Any], files: tuple[str, ...], start_pool: bool = True) -> Flask:
     """Load the data and create the app."""
+    limit_heaps()  # before any thread: a threaded server's heaps keep what their peaks took
     engine, root = load_engine(settings, files)
     data = root / "data" if root is not None and is_root(root) and not files else None
     return create_app(
@@ -81,6 +86,7 @@ def run_development(app: Flask, host: str, port: int, announce: Callable[[str], 
     from werkzeug.serving import make_server
 
     server = make_server(host, port, app, threaded=True)
+    access.listening(app, server.port)  # the real port, also when 0 was asked for
     announce(f"coopgraph serving on http://{_shown_host(host)}:{server.port}/ (Ctrl-C to stop)")
     try:
         server.serve_forever()
@@ -89,8 +95,14 @@ def run_development(app: Flask, host: str, port: int, announce: Callable[[str], 
 
 
 def run_production(app: Flask, settings: dict[str, Any], announce: Callable[[str], None]) -> None:
-    """Serve with gunicorn: ``workers`` processes of ``threads`` threads each."""
-    from gunicorn.app.base import BaseApplication
+    """Serve with granian (HTTP in Rust) and the front of :mod:`coopgraph.web.front`:
+    ``workers`` processes, each with ``threads`` threads for the app and its own query
+    workers, started once it is forked."""
+    from granian import Granian
+    from granian.constants import Interfaces
+    from granian.http import HTTP1Settings
+
+    from coopgraph.web.front import Front
 
     workers = int(settings["workers"])
     if settings["update_token"] and workers > 1:
@@ -98,45 +110,45 @@ def run_production(app: Flask, settings: dict[str, Any], announce: Callable[[str
             "SPARQL Update needs a single server process (each process holds its own copy of "
             "the data): use --workers 1 with an update token"
         )
-    options = {
-        "bind": f"{settings['host']}:{settings['port']}",
-        "workers": workers,
-        "threads": int(settings["threads"]),
-        "worker_class": "gthread",
-        "preload_app": True,
-        "timeout": int(float(settings["query_timeout"])) + 30,
-        "graceful_timeout": 10,
-        "keepalive": 5,
-        "limit_request_line": 8190,
-        "accesslog": "-",
-        "control_socket_disable": True,
-        "post_worker_init": _start_worker_pool,
-        "worker_exit": _stop_worker_pool,
-        "on_starting": lambda arbiter: announce(
-            f"coopgraph serving on http://{_shown_host(str(settings['host']))}:{settings['port']}/ "
-            f"with {workers} processes (gunicorn)"
+    host, port = str(settings["host"]), int(settings["port"])
+    if port == 0:  # each granian process binds the port itself: choose one for all
+        port = _free_port(host)
+    access.listening(app, port)
+    state = app.extensions["coopgraph"]
+    front = Front(
+        app,
+        threads=int(settings["threads"]),
+        max_request_bytes=int(settings["max_request_bytes"]),
+        body_timeout=float(settings["body_timeout"]),
+        on_start=state.start_pool,
+    )
+    server = Granian(
+        "coopgraph",  # not imported: the loader below hands over the app built here
+        address=host,
+        port=port,
+        interface=Interfaces.RSGI,
+        workers=workers,
+        http1_settings=HTTP1Settings(
+            header_read_timeout=int(float(settings["header_timeout"]) * 1000)
         ),
-    }
-
-    class Server(BaseApplication):  # type: ignore[misc]
-        def load_config(self) -> None:
-            for key, value in options.items():
-                self.cfg.set(key, value)
-
-        def load(self) -> Flask:
-            return app
-
-    Server().run()
-
-
-def _start_worker_pool(worker: Any) -> None:
-    worker.wsgi.extensions["coopgraph"].start_pool()
-
-
-def _stop_worker_pool(server: Any, worker: Any) -> None:
-    state = getattr(getattr(worker, "wsgi", None), "extensions", {}).get("coopgraph")
-    if state is not None:
+        backpressure=int(settings["max_connections"]),
+        log_access=True,
+        workers_kill_timeout=10,
+    )
+    announce(
+        f"coopgraph serving on http://{_shown_host(host)}:{port}/ "
+        f"with {workers} processes (granian)"
+    )
+    try:
+        server.serve(target_loader=lambda _target: front.loaded())
+    finally:
         state.stop_pool()
+
+
+def _free_port(host: str) -> int:
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
 
 
 def _shown_host(host: str) -> str:

@@ -19,7 +19,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from coopgraph.sandbox import release_free_memory
 from coopgraph.settings import resolve
 from coopgraph.store import Engine
-from coopgraph.web import dataset, describe, errors, pages, protocol
+from coopgraph.web import access, dataset, describe, errors, pages, protocol, security
 from coopgraph.web.replay import Replay
 from coopgraph.web.state import ServerState
 
@@ -80,7 +80,9 @@ def create_app(
         yasgui_dir=yasgui_dir,
     )
     app.extensions["coopgraph"] = state
+    access.init_app(app, state.settings)  # the Host check, the token file and its limiter
     errors.register(app)
+    security.register(app)
     app.register_blueprint(protocol.bp)
     app.register_blueprint(dataset.bp)
     app.register_blueprint(pages.bp)
@@ -103,7 +105,7 @@ def create_app(
         app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
             app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops, x_prefix=hops
         )
-    replay = Replay(app.wsgi_app, lambda: state.version, int(values["cache_entries"]))
+    replay = Replay(app.wsgi_app, lambda: state.version, int(float(values["cache_mb"]) * 2**20))
     app.wsgi_app = replay  # type: ignore[method-assign]
     state.replay = replay
     if engine.in_memory:
