@@ -129,7 +129,8 @@ def available_engines() -> list[str]:
 
 
 #: The HTTP targets: coopgraph under its production server (granian + the front), the same
-#: app under gunicorn, the two peers, the hello world under gunicorn and under granian.
+#: app under gunicorn, the two peers, the hello world under gunicorn and under granian, and
+#: the floor of the production server (a query straight to the query-worker pool).
 TARGETS = (
     "coopgraph",
     "coopgraph-gunicorn",
@@ -137,6 +138,7 @@ TARGETS = (
     "oxigraph-server",
     "hello",
     "hello-granian",
+    "pool-floor",
 )
 
 
@@ -472,6 +474,10 @@ class Target:
     def hello(self) -> bool:
         return self.name.startswith("hello")
 
+    @property
+    def floor(self) -> bool:
+        return self.name.startswith("pool-floor")
+
 
 @contextmanager
 def remote_store(
@@ -550,6 +556,11 @@ def serving(
         argv = [binary, "serve-read-only", "--location", str(location)]
         argv += ["--bind", f"{HOST}:{port}", "--union-default-graph"]
         ready = base + workload.query_path("/query", "ASK {}")
+    elif target.floor:  # the production server with a route straight to the pool
+        argv = [sys.executable, str(BENCH / "granian_pool_floor.py"), "--root", str(root)]
+        argv += ["--store", target.engine, "--workers", str(opts.workers)]
+        argv += ["--host", HOST, "--port", str(port)]
+        ready = base + workload.query_path("/floor", "ASK {}")
     elif target.server == "granian":  # the hello world under the production front
         argv = [sys.executable, str(BENCH / "granian_hello.py"), "--host", HOST]
         argv += ["--port", str(port), "--workers", str(opts.workers)]
@@ -634,6 +645,20 @@ def targets_for(opts: Options, report: SizeReport) -> list[Target]:
                         prefix + engine, label, short, "/sparql", True, server=server, engine=engine
                     )
                 )
+        elif name == "pool-floor":  # in-memory engines only: the floor of their rows
+            for engine in (e for e in opts.engines if e in ("oxigraph", "rdflib")):
+                label = f"query workers alone, {engine} ({server_label('granian', opts)})"
+                short = f"query workers alone, {engine}"
+                found.append(
+                    Target(
+                        f"pool-floor-{engine}",
+                        label,
+                        short,
+                        "/floor",
+                        server="granian",
+                        engine=engine,
+                    )
+                )
         elif name == "rdflib-endpoint":
             label = f"rdflib-endpoint {version('rdflib-endpoint')} (uvicorn)"
             found.append(Target(name, label, "rdflib-endpoint", "/"))
@@ -673,6 +698,9 @@ def scenarios(target: Target, report: SizeReport) -> list[tuple[str, list[str], 
     """(name, paths, vary) for each row of ``target``."""
     if target.hello:
         return [("GET /", ["/"], False)]
+    if target.floor:  # no cache on that route: every lookup is uncached
+        lookups = workload.lookup_paths(target.endpoint, int(report.summary["agreements"]))
+        return [("lookup", lookups, True)]
     agreements = int(report.summary["agreements"])
     lookups = workload.lookup_paths(target.endpoint, agreements)
     aggregate = [workload.query_path(target.endpoint, workload.AGGREGATE)]
@@ -712,7 +740,7 @@ def bench_http(
             continue
         try:
             with serving(target, root, opts, children, work, report) as (_, base):
-                if not target.hello:
+                if not target.hello and not target.floor:
                     first = workload.lookup_paths(target.endpoint, 1)[0]
                     info.rows["lookup"] = result_rows(base, first)
                     agg = workload.query_path(target.endpoint, workload.AGGREGATE)
@@ -999,7 +1027,22 @@ def peers_of(name: str, info: TargetInfo) -> list[Peer]:
         engine = name.removeprefix("coopgraph-")
         old = f"coopgraph-gunicorn-{engine}"
         found.append(Peer(old, "lookup, uncached", "aggregate, uncached", "×", None, "–"))
+        found.append(Peer(f"pool-floor-{engine}", "lookup", None, "%", None, "–"))
     return found
+
+
+def floor_rows(report: SizeReport) -> list[list[str]]:
+    """The floor ÷ the hello world under the same server: how much of the hello world's
+    rate is left for a query once it runs in a query worker, before any protocol work."""
+    hello = _rps(report, "hello-granian", "GET /")
+    rows = []
+    for name, info in report.targets.items():
+        mine = _rps(report, name, "lookup") if name.startswith("pool-floor") else None
+        if mine is None or not hello:
+            continue
+        label = f"{info.short} ÷ {report.targets['hello-granian'].short}"
+        rows.append([label, f"{mine / hello:.0%}", "–", "–", "–"])
+    return rows
 
 
 def render_ratios(report: SizeReport) -> str:
@@ -1040,6 +1083,7 @@ def render_ratios(report: SizeReport) -> str:
                     _lookup_goal(report, name, base_lookup, peer.goal, peer.goal_text),
                 ]
             )
+    rows += floor_rows(report)
     if not rows:
         return ""
     head = ["req/s ratio", "lookup, uncached", "lookup, cached", "aggregate, uncached", "goal"]
@@ -1051,7 +1095,11 @@ def render_ratios(report: SizeReport) -> str:
         "coopgraph on granian ÷ coopgraph on gunicorn is the same app on the new production "
         "server and on the old one, row by row. The goals of the issue are for the "
         "production server (the granian rows); the gunicorn rows are judged the same way for "
-        "comparison."
+        "comparison. *Query workers alone* is the production server with a route that "
+        "hands the query straight to the query-worker pool (`bench/granian_pool_floor.py`): "
+        "the ceiling of the uncached rows; coopgraph ÷ it is the share the protocol's work "
+        "leaves, and it ÷ the hello world what running each query in a worker process "
+        "leaves."
     )
 
 

@@ -99,7 +99,9 @@ def _alive(pid: int) -> bool:
 
 @pytest.fixture(scope="module")
 def smoke(tmp_path_factory) -> Run:
-    targets = ",".join(["coopgraph", "coopgraph-gunicorn", *_peers(), "hello", "hello-granian"])
+    targets = ",".join(
+        ["coopgraph", "coopgraph-gunicorn", *_peers(), "hello", "hello-granian", "pool-floor"]
+    )
     run = _bench(
         "--sizes",
         "2k",
@@ -160,6 +162,7 @@ PRODUCTION = "coopgraph oxigraph (granian 2×8 + front)"
 GUNICORN = "coopgraph oxigraph (gunicorn 2×8)"
 HELLO_GUNICORN = "Flask hello world (gunicorn 2×8)"
 HELLO_GRANIAN = "Flask hello world (granian 2×8 + front)"
+FLOOR = "query workers alone, oxigraph (granian 2×8 + front)"
 ALL_SCENARIOS = ("lookup, cached", "lookup, uncached", "aggregate, cached", "aggregate, uncached")
 
 
@@ -171,6 +174,8 @@ def test_http_rows_for_every_target(smoke: Run) -> None:
         "coopgraph rdflib (gunicorn 2×8)": ("lookup, cached", "lookup, uncached"),
         HELLO_GUNICORN: ("GET /",),
         HELLO_GRANIAN: ("GET /",),
+        FLOOR: ("lookup",),
+        "query workers alone, rdflib (granian 2×8 + front)": ("lookup",),
     }
     if "rdflib-endpoint" in _peers():
         expected["rdflib-endpoint"] = ("lookup", "aggregate")
@@ -197,6 +202,7 @@ def test_the_production_server_is_granian_and_the_old_one_gunicorn(smoke: Run) -
         "coopgraph-oxigraph": "(granian)",
         "coopgraph-gunicorn-oxigraph": "(gunicorn, bench/gunicorn_coopgraph.py)",
         "hello-granian": "(granian + coopgraph's front)",
+        "pool-floor-oxigraph": "(granian)",
     }
     for name, said in logs.items():
         log = (smoke.workdir / f"server-{name}.log").read_text(encoding="utf-8")
@@ -223,6 +229,11 @@ def test_ratios_against_the_peers_and_the_ceiling(smoke: Run) -> None:
         if "oxigraph-server" in _peers():
             assert f"coopgraph oxigraph on {server} ÷ Oxigraph server" in ratios
     assert "coopgraph oxigraph on granian ÷ coopgraph oxigraph on gunicorn" in ratios
+    assert "coopgraph oxigraph on granian ÷ query workers alone, oxigraph" in ratios
+    floor = {row[0]: row for row in smoke.rows("query workers alone, oxigraph ÷ ")}
+    assert re.fullmatch(
+        r"\d+%", floor["query workers alone, oxigraph ÷ Flask hello world on granian"][1]
+    )
     for row in ratios.values():
         assert re.match(r"^\d[\d,.]*(×|%)$", row[1]), row
 
