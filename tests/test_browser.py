@@ -20,9 +20,8 @@ from pathlib import Path
 import pytest
 
 from coopgraph.load import ProjectDataset
-from tests.conftest import ROOT, Server
+from tests.conftest import CHROMIUM, ROOT, Server, chromium_context
 
-CHROMIUM = Path("/usr/bin/chromium")
 if not CHROMIUM.is_file():
     pytest.skip(
         f"{CHROMIUM} is missing: install Debian's chromium (make test does) to run the "
@@ -35,41 +34,17 @@ from playwright.sync_api import (  # noqa: E402 - only once chromium is known to
     ConsoleMessage,
     Page,
     Request,
-    sync_playwright,
 )
 
-ARGS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 SCREENSHOTS = ROOT / "tests" / "screenshots"
 QUERIES = sorted((ROOT / "queries" / "competency").glob("*.rq"))
-TIMEOUT = 15_000  # ms
 
 
 @pytest.fixture(scope="module")
 def context(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BrowserContext]:
     """A chromium with a fresh profile."""
-    profile = tmp_path_factory.mktemp("chromium-profile")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch_persistent_context(
-            str(profile),
-            executable_path=str(CHROMIUM),
-            args=ARGS,
-            headless=True,
-            viewport={"width": 1280, "height": 900},
-        )
-        browser.set_default_timeout(TIMEOUT)
-        try:
-            yield browser
-        finally:
-            browser.close()
+    with chromium_context(tmp_path_factory.mktemp("chromium-profile")) as browser:
+        yield browser
 
 
 @dataclass

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import gzip
 import os
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -21,7 +20,7 @@ import requests
 from rdflib import Graph, URIRef
 from rdflib.namespace import Namespace
 
-from tests.conftest import ROOT, Server, start_engine_server, start_server
+from tests.conftest import ROOT, Listener, Server, start_engine_server, start_server
 
 SD = Namespace("http://www.w3.org/ns/sparql-service-description#")
 VOID = Namespace("http://rdfs.org/ns/void#")
@@ -48,35 +47,6 @@ def count(server: Server) -> int:
 
 
 # --------------------------------------------------------------------------- reaching out
-
-
-class Listener:
-    """A TCP port on 127.0.0.1 that records every connection made to it."""
-
-    def __init__(self) -> None:
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(8)
-        self.sock.settimeout(0.2)
-        self.port = self.sock.getsockname()[1]
-        self.connections = 0
-        self.running = True
-        self.thread = threading.Thread(target=self._accept, daemon=True)
-        self.thread.start()
-
-    def _accept(self) -> None:
-        while self.running:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                continue
-            self.connections += 1
-            conn.close()
-
-    def close(self) -> None:
-        self.running = False
-        self.thread.join(2)
-        self.sock.close()
 
 
 class Fifo:

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.conftest import Server, descendants, start_engine_server, start_server
+from tests.conftest import Listener, Server, descendants, start_engine_server, start_server
 
 JSON = "application/sparql-results+json"
 TOKEN = "hostile-test-token"
@@ -99,35 +99,6 @@ def server_mb(server: Server) -> float:
             int(line.split()[1]) for line in rollup.splitlines() if line.startswith("Pss:")
         )
     return total / 1024
-
-
-class Listener:
-    """A TCP port on 127.0.0.1 that counts the connections made to it."""
-
-    def __init__(self) -> None:
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(16)
-        self.sock.settimeout(0.1)
-        self.port = self.sock.getsockname()[1]
-        self.connections = 0
-        self.running = True
-        self.thread = threading.Thread(target=self._accept, daemon=True)
-        self.thread.start()
-
-    def _accept(self) -> None:
-        while self.running:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                continue
-            self.connections += 1
-            conn.close()
-
-    def close(self) -> None:
-        self.running = False
-        self.thread.join(2)
-        self.sock.close()
 
 
 @pytest.fixture

@@ -18,6 +18,7 @@ import pytest
 from coopgraph import jail, sandbox
 from coopgraph.jail import Confinement
 from coopgraph.sandbox import DeadlineExceeded, JobFailed, MemoryExceeded, Pool
+from tests.conftest import Listener
 
 MB = 2**20
 CONFINED = Confinement(memory_bytes=256 * MB)
@@ -25,35 +26,6 @@ CONFINED = Confinement(memory_bytes=256 * MB)
 pytestmark = pytest.mark.skipif(
     not jail.support().seccomp, reason="this kernel has no seccomp to confine workers with"
 )
-
-
-class Listener:
-    """A TCP port on 127.0.0.1 that counts the connections made to it."""
-
-    def __init__(self) -> None:
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(8)
-        self.sock.settimeout(0.1)
-        self.port = self.sock.getsockname()[1]
-        self.connections = 0
-        self.running = True
-        self.thread = threading.Thread(target=self._accept, daemon=True)
-        self.thread.start()
-
-    def _accept(self) -> None:
-        while self.running:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                continue
-            self.connections += 1
-            conn.close()
-
-    def close(self) -> None:
-        self.running = False
-        self.thread.join(2)
-        self.sock.close()
 
 
 STORE = ox.Store()

@@ -26,7 +26,6 @@ import re
 from collections.abc import Callable, Iterator
 from html import unescape
 from html.parser import HTMLParser
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit
 
@@ -36,7 +35,7 @@ from flask import Flask, g
 from coopgraph.store import Engine, open_engine, project_sources
 from coopgraph.web import create_app, replay, security
 from coopgraph.web.describe import DUMPS
-from tests.conftest import ROOT, Server, start_server
+from tests.conftest import CHROMIUM, ROOT, Server, chromium_context, start_server
 
 BASE = "https://w3id.org/coopgraph/"
 BROWSER = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
@@ -590,19 +589,6 @@ def test_a_replayed_query_answer_still_carries_the_headers(engine: Engine) -> No
 
 # --------------------------------------------------------------------------- in Chromium
 
-CHROMIUM = Path("/usr/bin/chromium")
-#: As tests/test_browser.py launches it.
-ARGS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-TIMEOUT = 15_000  # ms
 #: Records every CSP violation of the page (also logged to the console, but kept here with
 #: its directive and sample).
 _WATCH = """window.__violations = [];
@@ -653,22 +639,8 @@ class Tab:
 def chromium(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     if not CHROMIUM.is_file():
         pytest.skip(f"{CHROMIUM} is missing: install Debian's chromium to run browser tests")
-    from playwright.sync_api import sync_playwright
-
-    profile = tmp_path_factory.mktemp("chromium-profile")
-    with sync_playwright() as playwright:
-        context = playwright.chromium.launch_persistent_context(
-            str(profile),
-            executable_path=str(CHROMIUM),
-            args=ARGS,
-            headless=True,
-            viewport={"width": 1280, "height": 900},
-        )
-        context.set_default_timeout(TIMEOUT)
-        try:
-            yield context
-        finally:
-            context.close()
+    with chromium_context(tmp_path_factory.mktemp("chromium-profile")) as context:
+        yield context
 
 
 @pytest.mark.parametrize(
