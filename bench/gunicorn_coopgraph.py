@@ -80,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from coopgraph.serve import build_app
     from coopgraph.settings import resolve
-    from coopgraph.web import access
+    from coopgraph.web import access, update_token
 
     flags = {
         "root": args.root,
@@ -91,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
         "workers": args.workers,
     }
     settings = resolve({k: v for k, v in flags.items() if v is not None})
-    access.resolve_update_token(settings)
+    update_token.resolve_update_token(settings)
     started = time.monotonic()
     app = build_app(settings, files=(), start_pool=False)
     engine = app.extensions["coopgraph"].engine

@@ -23,7 +23,8 @@ from rdflib.namespace import VOID, Namespace
 
 from coopgraph.errors import SettingError
 from coopgraph.settings import resolve
-from coopgraph.web.access import FailureLimiter, HostPolicy, _client_key, parse_host
+from coopgraph.web.access import HostPolicy, parse_host
+from coopgraph.web.update_token import FailureLimiter, client_key
 from tests.conftest import ROOT, Server, descendants, free_port, start_server
 
 SD = Namespace("http://www.w3.org/ns/sparql-service-description#")
@@ -495,7 +496,7 @@ def test_the_limiter_forgets_the_oldest_clients_and_counts_a_sliding_window() ->
 
 
 def test_an_ipv6_client_counts_as_its_64() -> None:
-    assert _client_key("2001:db8::1") == _client_key("2001:db8::ffff:1") == "2001:db8::/64"
-    assert _client_key("2001:db8:0:1::1") != _client_key("2001:db8::1")
-    assert _client_key("::ffff:192.0.2.1") == "192.0.2.1"
-    assert _client_key("203.0.113.7") == "203.0.113.7"
+    assert client_key("2001:db8::1") == client_key("2001:db8::ffff:1") == "2001:db8::/64"
+    assert client_key("2001:db8:0:1::1") != client_key("2001:db8::1")
+    assert client_key("::ffff:192.0.2.1") == "192.0.2.1"
+    assert client_key("203.0.113.7") == "203.0.113.7"

@@ -539,7 +539,8 @@ def serve(
     enabled by a token in COOPGRAPH_UPDATE_TOKEN or in the file --update-token-file names.
     """
     from coopgraph import serve as serving
-    from coopgraph.web.access import HostPolicy, resolve_update_token
+    from coopgraph.web.access import HostPolicy
+    from coopgraph.web.update_token import resolve_update_token
 
     settings = session.settings(
         host=host,

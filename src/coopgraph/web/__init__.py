@@ -19,7 +19,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from coopgraph.sandbox import release_free_memory
 from coopgraph.settings import resolve
 from coopgraph.store import Engine
-from coopgraph.web import access, dataset, describe, errors, pages, protocol, security
+from coopgraph.web import access, dataset, describe, errors, pages, protocol, security, update_token
 from coopgraph.web.replay import Replay
 from coopgraph.web.state import ServerState
 
@@ -80,7 +80,8 @@ def create_app(
         yasgui_dir=yasgui_dir,
     )
     app.extensions["coopgraph"] = state
-    access.init_app(app, state.settings)  # the Host check, the token file and its limiter
+    update_token.init_app(app, state.settings)  # the token file, and the limit on wrong tokens
+    access.init_app(app, state.settings)  # the Host check
     errors.register(app)
     security.register(app)
     app.register_blueprint(protocol.bp)

@@ -33,7 +33,7 @@ from werkzeug.http import http_date, parse_accept_header, quote_etag
 from coopgraph import querytext
 from coopgraph.errors import QueryError
 from coopgraph.store import QueryJob, QueryReply, UpdateJob
-from coopgraph.web import access, describe, media, replay
+from coopgraph.web import access, describe, media, replay, update_token
 from coopgraph.web.cache import digest
 from coopgraph.web.errors import ApiError
 from coopgraph.web.resources import is_safe_iri
@@ -376,7 +376,7 @@ def update() -> Response:
         raise ApiError(405, "SPARQL Update is never accepted by GET; use POST", allow=("POST",))
     if not token:
         raise ApiError(403, "this endpoint is read-only: no update token is configured")
-    access.check_update_token(token)
+    update_token.check_update_token(token)
     req = read_request("update")
     found = querytext.scan(req.query or "")
     if not found.is_update:
