@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from werkzeug.datastructures import MIMEAccept
 
-from coopgraph import querytext
+from coopgraph import querydataset, querytext
 from coopgraph.errors import QueryError
 from coopgraph.web import media
 
@@ -79,8 +79,8 @@ def test_no_servable_format_lists_what_is_on_offer() -> None:
 
 def test_the_dataset_clause_separates_from_and_from_named() -> None:
     text = "SELECT * FROM <urn:a> FROM NAMED <urn:b> FROM <urn:c> WHERE { ?s ?p ?o }"
-    assert querytext.dataset_clause(text) == (["urn:a", "urn:c"], ["urn:b"])
-    assert querytext.dataset_clause("SELECT * FROM NAMED <urn:b> WHERE {}") == ([], ["urn:b"])
+    assert querydataset.dataset_clause(text) == (["urn:a", "urn:c"], ["urn:b"])
+    assert querydataset.dataset_clause("SELECT * FROM NAMED <urn:b> WHERE {}") == ([], ["urn:b"])
 
 
 @pytest.mark.parametrize(

@@ -8,7 +8,7 @@ grammar defines them, section 19.8) and looks at the bare keywords:
 - the *form*: the first of SELECT, CONSTRUCT, DESCRIBE, ASK, or of the update operations;
 - ``SERVICE``, ``LOAD``: never allowed here, reported with their line and column;
 - ``FROM``: the query names its own dataset; the caller then parses it fully to check that
-  each graph is one of the dataset's (see :func:`dataset_clause`);
+  each graph is one of the dataset's (see :func:`coopgraph.querydataset.dataset_clause`);
 - nesting: brackets (``(``, ``{``, ``[``) more than :data:`MAX_NESTING` deep, or a longer
   run of unary operators (``!``, ``-``, ``+``, ``^``). Both parsers recurse once per level,
   and a few thousand levels overflow the native stack of Oxigraph's (the process dies).
@@ -21,6 +21,7 @@ contain spaces, ``<`` or ``{``, and a string or comment is skipped as the parser
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from coopgraph.errors import QueryError
@@ -57,6 +58,12 @@ _TOKEN = re.compile(
 )
 #: White space and comments before the first token.
 _SKIP = re.compile(r"(?:\s+|#[^\n\r]*)*")
+
+
+def tokens(text: str) -> Iterator[re.Match[str]]:
+    """The tokens of ``text``, each a match whose ``lastgroup`` says its kind (``iri``,
+    ``string``, ``var``, ``word``, ``other``), white space and comments skipped."""
+    return _TOKEN.finditer(text, _SKIP.match(text).end())  # type: ignore[union-attr]
 
 
 #: The deepest nesting accepted; hand-written and generated queries stay far below it.
@@ -201,7 +208,7 @@ def _scan(text: str) -> tuple[dict[str, int], str | None, list[str] | None]:
     shapes: list[str] | None = []  # the tokens' shapes in _LOOKUP's terms; None: no lookup
     glued_service: int | None = None  # a word starting with SERVICE, waiting for its next token
     previous = ""  # the previous token ("" at the start)
-    for match in _TOKEN.finditer(text, _SKIP.match(text).end()):  # type: ignore[union-attr]
+    for match in tokens(text):
         kind = match.lastgroup
         token = match.group(kind)  # type: ignore[arg-type]
         at = match.start(kind)
@@ -306,27 +313,6 @@ def refuse_remote(found: Scan, strict: bool = False) -> None:
                 )
 
 
-def dataset_clause(text: str, base: str | None = None) -> tuple[list[str], list[str]]:
-    """Return the IRIs of the query's FROM and FROM NAMED clauses, fully parsed (relative
-    IRIs resolved against ``base``).
-
-    Raises:
-        QueryError: when the query does not parse.
-    """
-    from coopgraph.query import parse_query  # rdflib's parser: slow, so only when needed
-
-    parsed = parse_query(text, base)
-    default: list[str] = []
-    named: list[str] = []
-    for clause in parsed.algebra.get("datasetClause") or []:
-        # CompValue.get answers a missing key with a placeholder, not None: test membership.
-        if "default" in clause:
-            default.append(str(clause["default"]))
-        elif "named" in clause:
-            named.append(str(clause["named"]))
-    return default, named
-
-
 #: A bounded lookup, token by token (see :func:`is_lookup`): ``T`` a constant term (an IRI,
 #: a prefixed name, a string or a number), ``V`` a variable, ``N`` a whole number; the
 #: keywords are matched in any case.
@@ -384,68 +370,6 @@ def _lookup_shape(kind: str | None, token: str, previous: str) -> str | None:
     if token == "a" or ":" in token or _NUMBER.fullmatch(token):
         return "T"
     return None
-
-
-def with_using(text: str, graphs: tuple[str, ...], named: tuple[str, ...]) -> str:
-    """The update ``text`` with the protocol's ``using-graph-uri`` (``graphs``) and
-    ``using-named-graph-uri`` (``named``) as USING and USING NAMED clauses of each
-    DELETE/INSERT operation (SPARQL 1.1 Protocol, 2.2.3: they set the dataset of every
-    operation's WHERE). Operations without a WHERE (INSERT DATA, DELETE DATA, the graph
-    management ones) are left as they are.
-
-    Raises:
-        QueryError: when an operation has USING, USING NAMED or WITH of its own (the
-            protocol says the request is then an error), or is a DELETE WHERE (which has
-            no place for USING).
-    """
-    clauses = " ".join([*(f"USING <{g}>" for g in graphs), *(f"USING NAMED <{g}>" for g in named)])
-    inserts: list[int] = []
-    depth = 0
-    operation: list[tuple[str, int]] = []  # the depth-0 words of the current operation
-    for match in _TOKEN.finditer(text, _SKIP.match(text).end()):  # type: ignore[union-attr]
-        kind = match.lastgroup
-        token = match.group(kind)  # type: ignore[arg-type]
-        if kind == "other":
-            if token == "{":
-                depth += 1
-            elif token == "}":
-                depth -= depth > 0
-            elif token == ";" and depth == 0:
-                _place_using(text, operation, inserts)
-                operation = []
-            continue
-        if kind == "word" and depth == 0 and ":" not in token:
-            operation.append((token.upper(), match.start(kind)))
-    _place_using(text, operation, inserts)
-    for at in sorted(inserts, reverse=True):
-        text = f"{text[:at]}{clauses} {text[at:]}"
-    return text
-
-
-def _place_using(text: str, words: list[tuple[str, int]], inserts: list[int]) -> None:
-    """Where USING clauses go in one operation (before its WHERE), if it takes them."""
-    names = [w for w, _ in words if w not in ("PREFIX", "BASE")]
-    if not names or names[0] not in ("INSERT", "DELETE", "WITH"):
-        return
-    if names[:2] in (["INSERT", "DATA"], ["DELETE", "DATA"]):
-        return
-    where_at = next((at for word, at in words if word == "WHERE"), None)
-    if names[:2] == ["DELETE", "WHERE"]:
-        raise QueryError(
-            "using-graph-uri and using-named-graph-uri cannot apply to DELETE WHERE; write "
-            "it as DELETE { ... } WHERE { ... }",
-            *position_of(text, where_at or 0),
-        )
-    for word, at in words:
-        if word in ("USING", "WITH"):
-            raise QueryError(
-                f"the update has {word} of its own and the request has using-graph-uri or "
-                "using-named-graph-uri: give the dataset one way only (SPARQL 1.1 "
-                "Protocol, 2.2.3)",
-                *position_of(text, at),
-            )
-    if where_at is not None:
-        inserts.append(where_at)
 
 
 def position_of(text: str, at: int) -> tuple[int, int]:

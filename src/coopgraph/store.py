@@ -590,7 +590,7 @@ def run_query(engine: Engine, job: QueryJob) -> QueryReply:
             hold, or fails while evaluated.
     """
     if job.from_clause and not job.dataset_given:
-        from coopgraph.querytext import dataset_clause
+        from coopgraph.querydataset import dataset_clause
 
         default, named = dataset_clause(job.query, job.base_iri)
         job = replace(job, default_graphs=tuple(default), named_graphs=tuple(named))
@@ -616,7 +616,7 @@ def run_update(engine: Engine, job: UpdateJob) -> int:
     """
     text = job.update
     if job.using_graphs or job.using_named_graphs:
-        from coopgraph.querytext import with_using
+        from coopgraph.querydataset import with_using
 
         text = with_using(text, job.using_graphs, job.using_named_graphs)
     engine.update(text, job.base_iri)

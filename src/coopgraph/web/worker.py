@@ -105,7 +105,7 @@ def prepare(engine: Engine) -> Callable[[], None]:
     that each module, parser and writer they use is loaded (and shared) already."""
 
     def run() -> None:
-        from coopgraph import querytext, results
+        from coopgraph import querydataset, querytext, results
         from coopgraph.web import media
 
         handle = handler(engine)
@@ -115,7 +115,7 @@ def prepare(engine: Engine) -> Callable[[], None]:
             for media_type in kinds:
                 job = QueryJob(text, found.form or "SELECT", media_type, 10, max_bytes=1000)
                 handle(job if found.from_clause is None else _with_from(job))
-        querytext.dataset_clause("SELECT * FROM <http://example.invalid/g> WHERE {}")
+        querydataset.dataset_clause("SELECT * FROM <http://example.invalid/g> WHERE {}")
         for fmt in ("turtle", "nt", "json-ld", "xml"):
             Graph().serialize(format=fmt)
         for fmt in ("trig", "nquads"):
