@@ -717,8 +717,8 @@ def scenarios(target: Target, report: SizeReport) -> list[tuple[str, list[str], 
 #: How many times a hello world's row runs; the best run is the ceiling. A gunicorn row
 #: now and then falls for a few seconds to a third of its rate or less (its threads contend
 #: for the interpreter lock, as perf showed: more futex calls and context switches); the
-#: best of three keeps
-#: such a run from lowering the ceiling, which only makes the ratios to it stricter.
+#: best of three keeps such a run from lowering the ceiling, which only makes the ratios to
+#: it stricter.
 CEILING_RUNS = 3
 
 
