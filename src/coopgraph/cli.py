@@ -11,10 +11,7 @@ from __future__ import annotations
 
 import logging
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any, NoReturn
 
 import click
 
@@ -23,62 +20,17 @@ from coopgraph import query as query_mod
 from coopgraph import report as report_mod
 from coopgraph import stats as stats_mod
 from coopgraph.atomic import write_atomically
-from coopgraph.errors import CoopgraphError, FormatError, MissingFileError
-from coopgraph.load import ProjectDataset, build_dataset, load_shapes
+from coopgraph.cli_publish import docs, release, serve
+from coopgraph.cli_session import EXIT_INVALID, Group, Session, load_progress, read_query
+from coopgraph.errors import FormatError
+from coopgraph.load import load_shapes
 from coopgraph.reason import reason as run_reasoner
 from coopgraph.settings import SETTINGS, resolve
 from coopgraph.validate import default_validator, validate_project
 from coopgraph.validate import validate as run_validation
 
-EXIT_INVALID = 1
-EXIT_BAD_INPUT = 2
-
 #: RDF formats ``coopgraph reason`` can write, and rdflib's names for them.
 RDF_FORMATS = {"turtle": "turtle", "ntriples": "nt", "trig": "trig", "jsonld": "json-ld"}
-
-
-class Session:
-    """What the group options set, handed to every command."""
-
-    def __init__(self, root: str | None, overrides: dict[str, str]) -> None:
-        self.flags: dict[str, Any] = {"root": root}
-        self.overrides = overrides
-
-    def settings(self, **flags: Any) -> dict[str, Any]:
-        """Resolve every setting, with this command's flags taking precedence."""
-        return resolve({**self.flags, **flags}, self.overrides)
-
-    def load(self, settings: dict[str, Any]) -> ProjectDataset:
-        """Load the project, reporting progress on stderr when loading is slow."""
-        return build_dataset(settings["root"] or None, progress=_progress(settings))
-
-
-def _progress(settings: dict[str, Any]) -> Callable[[int, int, Path, float], None]:
-    after = float(settings["progress_after"])
-
-    def report(done: int, total: int, path: Path, seconds: float) -> None:
-        if after >= 0 and seconds >= after:
-            click.echo(f"loaded {done}/{total} files ({seconds:.1f} s): {path.name}", err=True)
-
-    return report
-
-
-def fail(message: str, code: int = EXIT_BAD_INPUT) -> NoReturn:
-    """Print ``coopgraph: message`` on stderr and exit with ``code``."""
-    click.echo(f"coopgraph: {message}", err=True)
-    sys.exit(code)
-
-
-class Group(click.Group):
-    """A click group that turns coopgraph's errors into one line on stderr."""
-
-    def invoke(self, ctx: click.Context) -> Any:
-        try:
-            return super().invoke(ctx)
-        except CoopgraphError as err:
-            fail(str(err))
-        except KeyboardInterrupt:
-            fail("interrupted", 130)
 
 
 def _settings_help() -> str:
@@ -151,7 +103,7 @@ def validate(session: Session, fmt: str | None, inferred: bool, validator: str |
         validator = default_validator()
     if validator == "pyshacl-turbo" and not inferred:
         # The fast path: the files parsed natively, pyshacl-turbo reads them; the same report.
-        report = validate_project(settings["root"] or None, progress=_progress(settings))
+        report = validate_project(settings["root"] or None, progress=load_progress(settings))
     else:
         ds = session.load(settings)
         if inferred:
@@ -422,167 +374,5 @@ def format_(session: Session, files: tuple[str, ...], check_only: bool) -> None:
     click.echo(f"coopgraph format: {len(changed)} of {total} files rewritten", err=True)
 
 
-@cli.command()
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(file_okay=False, path_type=Path),
-    help="The folder to write (replaced whole). Default: build/docs in the project.",
-)
-@click.pass_obj
-def docs(session: Session, output: Path | None) -> None:
-    """Build the HTML documentation of the ontology with pyLODE.
-
-    Writes index.html (the ontology and alignment modules: every class and property with
-    its label, definition, super- and sub-terms, domains and ranges), classes.svg (a diagram
-    of the classes, drawn by Graphviz) and schemes/NAME.html (each concept scheme and its
-    concepts). The folder is built beside its place and then swapped in, never half-written.
-    Prints the path of index.html.
-    """
-    from coopgraph import docs as docs_mod
-
-    settings = session.settings()
-    ds = session.load(settings)
-    folder = output or (ds.root or Path.cwd()) / "build" / "docs"
-    built = docs_mod.docs_from_dataset(ds, progress=_say)
-    written = docs_mod.write_docs(built, folder)
-    _say(f"wrote {len(written)} files to {folder}")
-    click.echo(folder / docs_mod.FILES.index)
-
-
-@cli.command()
-@click.option(
-    "--version",
-    "version",
-    metavar="X.Y.Z",
-    help="The version to release. Default: the one the ontology states (owl:versionInfo).",
-)
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(file_okay=False, path_type=Path),
-    help="The folder of releases; the release goes to OUTPUT/X.Y.Z (default: dist in the project).",
-)
-@click.pass_obj
-def release(session: Session, version: str | None, output: Path | None) -> None:
-    """Build a release: the ontology, the data, the inferences, VoID, checksums, change log.
-
-    Refused (exit 1, nothing written) when the data does not conform to the shapes (with or
-    without the OWL 2 RL inferences), is inconsistent, or coopgraph check reports an error.
-    The release goes to dist/X.Y.Z, built beside it and renamed into place; an existing
-    version is never rebuilt. CHANGES.md compares it with the highest earlier release in the
-    same folder. Then ontology/*.ttl and ontology/catalog-v001.xml are changed to state the
-    new version (owl:versionIRI, owl:versionInfo): commit them with the release. Prints the
-    release's folder.
-    """
-    from coopgraph import release as release_mod
-
-    settings = session.settings()
-    try:
-        made = release_mod.build_release(settings["root"] or None, version, output, _say)
-    except release_mod.ReleaseRefused as err:
-        fail(str(err), EXIT_INVALID)
-    _say(f"{made.version}: {made.changes.summary()}")
-    if made.sources:
-        _say(f"now stating version {made.version}: {', '.join(made.sources)} (commit them)")
-    _say(f"released {len(made.files)} files to {made.folder} (check: sha256sum -c SHA256SUMS)")
-    click.echo(made.folder)
-
-
-def _say(line: str) -> None:
-    """Progress, on stderr."""
-    click.echo(line, err=True)
-
-
-@cli.command()
-@click.argument("files", nargs=-1, metavar="[FILE]...")
-@click.option("--host", help="Address to listen on (default 127.0.0.1).")
-@click.option("--port", type=int, help="Port to listen on (default 8000; 0: any free port).")
-@click.option("--store", "store", metavar="ENGINE", help="Store engine: oxigraph or rdflib.")
-@click.option(
-    "--store-path",
-    "store_path",
-    metavar="DIR",
-    help="Keep the Oxigraph store on disk in DIR; the next start reopens it without loading.",
-)
-@click.option(
-    "--production",
-    is_flag=True,
-    help="Serve with granian: several processes (--workers) of several threads; slow clients "
-    "cost no thread.",
-)
-@click.option("--workers", type=int, help="Server processes in production mode (default 2).")
-@click.option(
-    "--update-token-file",
-    "update_token_file",
-    metavar="PATH",
-    help="Enable SPARQL Update on /update with the token on the first line of PATH (or set "
-    "COOPGRAPH_UPDATE_TOKEN; the token itself is never taken from the command line).",
-)
-@click.pass_obj
-def serve(
-    session: Session,
-    files: tuple[str, ...],
-    host: str | None,
-    port: int | None,
-    store: str | None,
-    store_path: str | None,
-    production: bool,
-    workers: int | None,
-    update_token_file: str | None,
-) -> None:
-    """Serve the graph: SPARQL endpoint, linked-data pages, query editor, dumps.
-
-    Without FILE, the bundled graph (the project's ontology and data); with FILEs, those RDF
-    files (Turtle, N-Triples, TriG, N-Quads, JSON-LD, RDF/XML), each triple file in a graph
-    named after it. The URL to open is printed once the server listens. SPARQL Update is
-    enabled by a token in COOPGRAPH_UPDATE_TOKEN or in the file --update-token-file names.
-    """
-    from coopgraph import serve as serving
-    from coopgraph.web.access import HostPolicy
-    from coopgraph.web.update_token import resolve_update_token
-
-    settings = session.settings(
-        host=host,
-        port=port,
-        store=store,
-        store_path=store_path,
-        workers=workers,
-        update_token_file=update_token_file,
-    )
-    resolve_update_token(settings)  # an unreadable token file stops here, before loading
-    HostPolicy.from_settings(settings)  # as does a malformed public_url or allowed_hosts
-    started = time.monotonic()
-    app = serving.build_app(settings, files, start_pool=not production)
-    engine = app.extensions["coopgraph"].engine
-    done = "reopened" if engine.reopened else "loaded"
-    click.echo(f"{done} {engine.describe()} in {time.monotonic() - started:.1f} s", err=True)
-    if production:
-        serving.run_production(app, settings, serving.echo_err)
-    else:
-        serving.run_development(app, str(settings["host"]), int(settings["port"]), serving.echo_err)
-
-
-def read_query(name: str) -> str:
-    """Return the query text in file ``name``, or on stdin when ``name`` is ``-``.
-
-    Raises:
-        MissingFileError: when the file does not exist.
-        CoopgraphError: when it is not UTF-8 text or is empty.
-    """
-    if name == "-":
-        data = sys.stdin.buffer.read()
-        shown = "stdin"
-    else:
-        path = Path(name)
-        if not path.is_file():
-            raise MissingFileError(f"{name}: query file not found")
-        data = path.read_bytes()
-        shown = name
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as err:
-        raise CoopgraphError(f"{shown}: not UTF-8 text (byte {err.start})") from None
-    if not text.strip():
-        raise CoopgraphError(f"{shown}: the query is empty")
-    return text
+for _command in (docs, release, serve):  # the publishing stage: cli_publish.py
+    cli.add_command(_command)
