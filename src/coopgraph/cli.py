@@ -290,12 +290,13 @@ def check(
     checks the FILEs by themselves. Exits 1 when a finding is as severe as --fail-on.
     """
     from coopgraph import check as check_mod
+    from coopgraph import check_report
 
     settings = session.settings(check_format=fmt, check_fail_on=fail_on)
     fmt, fail_on = settings["check_format"], settings["check_fail_on"]
-    if fmt not in check_mod.FORMATS:
-        raise FormatError(fmt, check_mod.FORMATS, "the check report")
-    check_mod.failing(fail_on)  # an unknown level is reported before any work
+    if fmt not in check_report.FORMATS:
+        raise FormatError(fmt, check_report.FORMATS, "the check report")
+    check_report.failing(fail_on)  # an unknown level is reported before any work
     report = check_mod.run_checks(settings["root"] or None, files=list(files), alone=alone)
     click.echo(report.render(fmt), nl=False)
     if fmt != "text":
