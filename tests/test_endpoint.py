@@ -263,10 +263,11 @@ def test_beyond_the_concurrency_cap_the_answer_is_503_with_retry_after() -> None
 
 
 def test_a_lookup_too_runs_in_a_query_worker() -> None:
-    """Every query, a lookup of one node's statements included, runs in a query worker
-    under the deadline and the memory limit: while the only worker runs a slow query and
-    the queue is full, a lookup is told the endpoint is busy (it is not answered by the web
-    process outside the limits), and it is answered once the worker is free."""
+    """Every query, a lookup of one node's statements (or of a blank node's) included, runs
+    in a query worker under the deadline and the memory limit: while the only worker runs a
+    slow query and the queue is full, a lookup is told the endpoint is busy (it is not
+    answered by the web process outside the limits), and it is answered once the worker is
+    free."""
     busy = start_server(
         "--store",
         "oxigraph",
@@ -284,10 +285,14 @@ def test_a_lookup_too_runs_in_a_query_worker() -> None:
         with ThreadPoolExecutor(1) as pool:
             slow = pool.submit(ask, busy, SLOW)
             time.sleep(1.0)
-            during = ask(busy, lookup)
+            # Lookups of every shape: of an IRI, and of a blank node (a scan of every
+            # triple), written as a label or as [].
+            shapes = (lookup, "SELECT DISTINCT ?p WHERE { _:x ?p ?o }", "SELECT * { [] ?p ?o }")
+            during = [ask(busy, query) for query in shapes]
             assert slow.result().status_code == 503
         after = ask(busy, lookup)
-        assert during.status_code == 503 and "busy" in during.text
+        for query, response in zip(shapes, during, strict=True):
+            assert response.status_code == 503 and "busy" in response.text, query
         assert after.status_code == 200, after.text
         assert len(after.json()["results"]["bindings"]) > 5
     finally:

@@ -283,31 +283,6 @@ def test_a_long_from_query_is_stopped_at_the_deadline(target: Server) -> None:
     print(f"\nthe FROM query with 7,000 numbers: {response.status_code} in {took:.1f} s")
 
 
-def test_a_blank_node_lookup_runs_in_a_worker() -> None:
-    """``_:x ?p ?o`` is a scan of every triple: with the only worker busy and no queue, it
-    is refused as busy, not answered by the web process outside the limits."""
-    busy = start_server(
-        env={
-            "COOPGRAPH_QUERY_TIMEOUT": "3",
-            "COOPGRAPH_QUERY_WORKERS": "1",
-            "COOPGRAPH_MAX_WAITING": "0",
-            "COOPGRAPH_QUEUE_TIMEOUT": "0.2",
-            "COOPGRAPH_CACHE_MB": "0",
-        }
-    )
-    slow = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"
-    try:
-        with ThreadPoolExecutor(1) as pool:
-            running = pool.submit(ask, busy, slow)
-            time.sleep(1.0)
-            for query in ("SELECT DISTINCT ?p WHERE { _:x ?p ?o }", "SELECT * { [] ?p ?o }"):
-                response = ask(busy, query)
-                assert response.status_code == 503 and "busy" in response.text, query
-            assert running.result().status_code == 503
-    finally:
-        busy.stop()
-
-
 def test_an_update_past_its_deadline_changes_nothing(target: Server) -> None:
     before = triples(target)
     long = (
