@@ -338,9 +338,13 @@ def test_a_thousand_hostile_requests(target: Server) -> None:
     slow = [status for p, status, _ in answers if p.kind == "slow"]
     assert slow == [503] * 4, "the pathological queries were stopped at the deadline"
     assert statuses[400] > 300, "most hostile requests are refused as bad requests"
-    # The first half fills the caches (responses, pages); after that memory is flat.
+    # The first half fills the caches (responses, pages); after that memory is flat, but
+    # for what is in flight: the query workers' size varies by up to 10 MB with the query
+    # each ran last, and the web process may still hold up to 14 MB of the last requests'
+    # bodies, which it gives back under the next ones (measured). A leak of 25 KB a request
+    # (the issue's cache keys leaked 0.9 MB each) goes past the bound.
     growth = memory[2] - memory[1]
-    assert growth < 8 * 1024, f"memory grew by {growth // 1024} MiB in the second half"
+    assert growth < 16 * 1024, f"memory grew by {growth // 1024} MiB in the second half"
     with requests.get(
         target.url + "sparql",
         params={"query": QUERIES[2].read_text(encoding="utf-8"), "format": "csv"},
