@@ -54,9 +54,11 @@ from servers import (
     Children,
     TreeMemory,
     check_interrupt,
+    cpu_between,
     die_with_parent,
     free_port,
     http_get,
+    tree_cpu,
     tree_memory,
     wait_until,
 )
@@ -292,6 +294,8 @@ class HttpRow:
     load: loadgen.Load | None = None
     error: str | None = None
     runs: list[float] = field(default_factory=list)  # req/s of each run, when repeated
+    cpu_ms: float | None = None  # the server's CPU per request, all its processes
+    pool_cpu_ms: float | None = None  # of which its query workers (and their zygotes)
 
 
 @dataclass
@@ -694,6 +698,25 @@ def load(job: loadgen.Job, opts: Options) -> loadgen.Load:
     return loadgen.run_wrk(job) if use_wrk else loadgen.run_python(job)
 
 
+#: Depth, below the server's first process, of its query workers' zygotes: the first process
+#: (granian's or gunicorn's) starts the serving processes, each of which forks a zygote.
+POOL_DEPTH = 2
+
+
+def measured_load(
+    job: loadgen.Job, opts: Options, server: int
+) -> tuple[loadgen.Load, tuple[float, float]]:
+    """Run ``job``; also return the CPU seconds the server's processes used meanwhile, in all
+    and in its query-worker pools."""
+    before = tree_cpu(server)
+    result = load(job, opts)
+    after = tree_cpu(server)
+    return result, (
+        cpu_between(before, after),
+        cpu_between(before, after, min_depth=POOL_DEPTH),
+    )
+
+
 def scenarios(target: Target, report: SizeReport) -> list[tuple[str, list[str], bool]]:
     """(name, paths, vary) for each row of ``target``."""
     if target.hello:
@@ -740,7 +763,7 @@ def bench_http(
             info.error = reason
             continue
         try:
-            with serving(target, root, opts, children, work, report) as (_, base):
+            with serving(target, root, opts, children, work, report) as (child, base):
                 if not target.hello and not target.floor:
                     first = workload.lookup_paths(target.endpoint, 1)[0]
                     info.rows["lookup"] = result_rows(base, first)
@@ -759,9 +782,17 @@ def bench_http(
                                 base, paths, vary, duration=2, connections=opts.connections
                             )
                             load(warm, opts)
-                        runs = [load(job, opts) for _ in range(ceiling_runs(target, opts))]
-                        row.load = max(runs, key=lambda run: run.rps)
-                        row.runs = [run.rps for run in runs] if len(runs) > 1 else []
+                        runs = [
+                            measured_load(job, opts, child.pid)
+                            for _ in range(ceiling_runs(target, opts))
+                        ]
+                        row.load, cpu = max(runs, key=lambda run: run[0].rps)
+                        runs_rps = [run.rps for run, _ in runs]
+                        if row.load.requests:
+                            row.cpu_ms = cpu[0] * 1000 / row.load.requests
+                            if target.coopgraph or target.floor:
+                                row.pool_cpu_ms = cpu[1] * 1000 / row.load.requests
+                        row.runs = runs_rps if len(runs) > 1 else []
                         report.client = row.load.client
                     except (RuntimeError, subprocess.TimeoutExpired) as err:
                         row.error = " ".join(str(err).split())[:200]
@@ -929,12 +960,12 @@ def render_http(report: SizeReport, opts: Options) -> str:
             memory += f"; {largest}"
         ready = ftime(info.ready_s) if info.ready_s is not None else "–"
         if not mine:
-            rows.append([info.label, info.error or "no result", "", "", "", "", ready, memory])
+            rows.append([info.label, info.error or "no result", "", "", "", "", "", ready, memory])
             continue
         for r in mine:
             if r.load is None:
                 rows.append(
-                    [info.label, r.scenario, r.error or "failed", "", "", "", ready, memory]
+                    [info.label, r.scenario, r.error or "failed", "", "", "", "", ready, memory]
                 )
                 ready = memory = ""
                 continue
@@ -949,6 +980,7 @@ def render_http(report: SizeReport, opts: Options) -> str:
                     fnum(r.load.rps),
                     fms(r.load.p50_ms),
                     fms(r.load.p99_ms),
+                    cpu_cell(r),
                     failed,
                     ready,
                     memory,
@@ -956,8 +988,9 @@ def render_http(report: SizeReport, opts: Options) -> str:
             )
             ready = memory = ""  # said once per server
         if info.error:
-            rows.append([info.label, info.error, "", "", "", "", ready, memory])
-    head = ["server", "request", "req/s", "p50", "p99", "errors", "ready after", "memory (PSS)"]
+            rows.append([info.label, info.error, "", "", "", "", "", ready, memory])
+    head = ["server", "request", "req/s", "p50", "p99", "CPU per request"]
+    head += ["errors", "ready after", "memory (PSS)"]
     client = report.client or ("wrk" if loadgen.wrk_binary() else "python-aiohttp")
     text = table(head, rows)
     text += (
@@ -980,8 +1013,12 @@ def render_http(report: SizeReport, opts: Options) -> str:
         "query workers; coopgraph writes an access-log line per request under either server, "
         "as its production mode does, the hello worlds none), and the RSS of the largest of "
         "them, which counts the pages it shares with the others in full; the memory goal is "
-        "for one serving process, so it is judged on that RSS. Errors: non-2xx answers and "
-        "socket errors."
+        "for one serving process, so it is judged on that RSS. *CPU per request*: the CPU time "
+        "(user and kernel) all the server's processes used during the row, divided by its "
+        "requests, and in brackets the part its query workers used (the rest is the serving "
+        "processes': HTTP, the protocol's work, the round trip to a worker); the cores' total, "
+        f"{os.cpu_count()} s per second, bounds the rate at about {os.cpu_count()} ÷ it. "
+        "Errors: non-2xx answers and socket errors."
     )
     if report.oxigraph_load_s is not None:
         text += f" `oxigraph load` took {ftime(report.oxigraph_load_s)} before its server started."
@@ -993,6 +1030,15 @@ def render_http(report: SizeReport, opts: Options) -> str:
         if len(set(found.values())) > 1:
             listed = ", ".join(f"{n}: {c}" for n, c in found.items())
             text += f"\n\n**Servers disagree** on the {kind} query's rows: {listed}."
+    return text
+
+
+def cpu_cell(row: HttpRow) -> str:
+    if row.cpu_ms is None:
+        return "–"
+    text = f"{row.cpu_ms:.2f} ms"
+    if row.pool_cpu_ms is not None:
+        text += f" ({row.pool_cpu_ms:.2f})"
     return text
 
 

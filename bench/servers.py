@@ -263,6 +263,11 @@ def http_get(url: str, accept: str, timeout: float = 120.0) -> tuple[int, bytes]
 
 def descendants(pid: int) -> list[int]:
     """All processes below ``pid``, from /proc."""
+    return [child for child, _ in _below(pid)]
+
+
+def _below(pid: int) -> list[tuple[int, int]]:
+    """(pid, depth) of every process below ``pid``: its children at depth 1, theirs at 2..."""
     children: dict[int, list[int]] = {}
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
@@ -272,11 +277,12 @@ def descendants(pid: int) -> list[int]:
                 continue
             parent = int(stat.rsplit(")", 1)[1].split()[1])
             children.setdefault(parent, []).append(int(entry.name))
-    found, todo = [], [pid]
+    found, todo = [], [(pid, 0)]
     while todo:
-        for child in children.get(todo.pop(), []):
-            found.append(child)
-            todo.append(child)
+        parent, depth = todo.pop()
+        for child in children.get(parent, []):
+            found.append((child, depth + 1))
+            todo.append((child, depth + 1))
     return found
 
 
@@ -320,3 +326,34 @@ def tree_memory(pid: int) -> TreeMemory:
         largest_rss=max(r.get("Rss", 0) for r in rollups),
         processes=len(rollups),
     )
+
+
+# --------------------------------------------------------------------------- CPU
+
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def tree_cpu(pid: int) -> dict[int, tuple[int, float]]:
+    """For ``pid`` and every process below it: its depth in the tree (0 for ``pid``) and the
+    CPU seconds it has used so far, in user and kernel mode (/proc/PID/stat)."""
+    found = {}
+    for process, depth in [(pid, 0), *_below(pid)]:
+        try:
+            fields = Path(f"/proc/{process}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # it ended meanwhile
+        found[process] = (depth, (int(fields[11]) + int(fields[12])) / _TICK)
+    return found
+
+
+def cpu_between(
+    before: dict[int, tuple[int, float]], after: dict[int, tuple[int, float]], min_depth: int = 0
+) -> float:
+    """CPU seconds the processes at ``min_depth`` or deeper used between two
+    :func:`tree_cpu` readings (a process started meanwhile counts from zero; one that ended
+    meanwhile is not counted)."""
+    used = 0.0
+    for process, (depth, seconds) in after.items():
+        if depth >= min_depth:
+            used += seconds - before.get(process, (depth, 0.0))[1]
+    return used

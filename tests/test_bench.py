@@ -149,7 +149,7 @@ def test_validation_and_reasoning(smoke: Run) -> None:
 def _ok(row: list[str]) -> bool:
     """Answers came, and at most a few requests failed (a busy machine may time one out)."""
     answered = float(row[2].replace(",", ""))  # successful requests per second, for 1 s
-    failed = int(row[5].replace(",", ""))
+    failed = int(row[6].replace(",", ""))
     return answered > 0 and failed <= max(3, 0.05 * answered)
 
 
@@ -188,8 +188,12 @@ def test_http_rows_for_every_target(smoke: Run) -> None:
             row = rows[scenario]
             assert _ok(row), row
             assert _TIME.match(row[3]) and _TIME.match(row[4]), row
+            # the server's CPU per request, with its query workers' part where it has them
+            pooled = server.startswith(("coopgraph", "query workers alone"))
+            cpu = r"\d+\.\d\d ms \(\d+\.\d\d\)" if pooled else r"\d+\.\d\d ms"
+            assert re.fullmatch(cpu, row[5]), row
     for server in (PRODUCTION, GUNICORN):
-        memory = smoke.rows(server)[0][7]
+        memory = smoke.rows(server)[0][8]
         assert re.fullmatch(r"[\d,]+ MB in \d+ processes; largest process [\d,]+ MB RSS", memory)
     assert "Servers disagree" not in smoke.out
     assert re.search(r"runs on the same \d+ cores as the server", smoke.out)
