@@ -61,12 +61,12 @@ def open_for_bench(name: str, root: Path, store_dir: Path | None) -> Any:
 
 def run_query(engine: Any, text: str) -> tuple[float, int]:
     """Evaluate ``text`` as a query worker does; (seconds, rows or triples)."""
-    from coopgraph import results
+    from coopgraph import formats, results
     from coopgraph.querytext import scan
-    from coopgraph.store import TURTLE, QueryJob
+    from coopgraph.store import QueryJob
 
     form = scan(text).form or "SELECT"
-    media_type = TURTLE if form in ("CONSTRUCT", "DESCRIBE") else results.JSON
+    media_type = formats.TURTLE.media_type if form in ("CONSTRUCT", "DESCRIBE") else results.JSON
     job = QueryJob(query=text, form=form, media_type=media_type, row_cap=10_000)
     started = time.perf_counter()
     reply = engine.evaluate(job)

@@ -188,7 +188,7 @@ def test_empty_query(root: Path) -> None:
         (["validate", "--format", "yaml"], "for the validation report"),
         (["query", CQ03, "--format", "xml"], "for query results"),
         (["stats", "--format", "csv"], "for the statistics"),
-        (["reason", "--format", "rdfxml"], "for the inferences"),
+        (["reason", "--format", "rdfa"], "for the inferences"),
     ],
 )
 def test_unknown_format(root: Path, args: list[str], what: str) -> None:

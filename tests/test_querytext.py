@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from werkzeug.datastructures import MIMEAccept
 
-from coopgraph import querydataset, querytext
+from coopgraph import formats, querydataset, querytext
 from coopgraph.errors import QueryError
 from coopgraph.web import media
 
@@ -65,7 +65,7 @@ def test_the_first_servable_format_parameter_wins(formats, expected: str) -> Non
 
 
 def test_n3_is_answered_with_turtle() -> None:
-    chosen = media.negotiate(MIMEAccept(), media.GRAPH_TYPES, ("n3",), media.GRAPH_NAMES)
+    chosen = media.negotiate(MIMEAccept(), formats.GRAPH_TYPES, ("n3",), media.GRAPH_NAMES)
     assert chosen == "text/turtle"
 
 

@@ -46,6 +46,7 @@ FILES = {
     "coopgraph.trig": "trig",
     "coopgraph.nq": "nquads",
     "coopgraph.ttl": "turtle",
+    "coopgraph.nt": "nt",
     "coopgraph.jsonld": "json-ld",
     "coopgraph-inferred.ttl": "turtle",
     "void.ttl": "turtle",
@@ -157,6 +158,7 @@ def test_a_release_holds_every_file_and_each_parses(releases: SimpleNamespace) -
     assert str(INFERRED_GRAPH) not in names
     union = {(s, p, o) for s, p, o, _ in dataset.quads((None, None, None, None))}
     assert len(union) == len(parsed["coopgraph.ttl"]) == len(parsed["coopgraph.jsonld"])
+    assert len(parsed["coopgraph.nt"]) == len(union)
     trig = {(s, p, o) for s, p, o, _ in parsed["coopgraph.trig"].quads((None, None, None, None))}
     assert len(trig) == len(union)
     # The inferences: new triples only (owlrl's closure), e.g. the inverse of a stated link.
@@ -174,6 +176,7 @@ def test_a_release_holds_every_file_and_each_parses(releases: SimpleNamespace) -
         "coopgraph.trig",
         "coopgraph.nq",
         "coopgraph.ttl",
+        "coopgraph.nt",
         "coopgraph.jsonld",
     }
     assert all(d.is_file() for d in dumps)

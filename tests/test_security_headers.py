@@ -32,9 +32,9 @@ from urllib.parse import quote, urlsplit
 import pytest
 from flask import Flask, g
 
+from coopgraph.formats import DUMPS
 from coopgraph.store import Engine, open_engine, project_sources
 from coopgraph.web import create_app, replay, security
-from coopgraph.web.describe import DUMPS
 from tests.conftest import CHROMIUM, ROOT, Server, chromium_context, start_server
 
 BASE = "https://w3id.org/coopgraph/"

@@ -14,11 +14,9 @@ import pytest
 
 from coopgraph import querytext, results
 from coopgraph.errors import CoopgraphError, ParseError, QueryError
+from coopgraph.formats import NQUADS, NTRIPLES, TRIG
 from coopgraph.store import (
-    NQUADS,
-    NTRIPLES,
     STORE_META,
-    TRIG,
     Engine,
     QueryJob,
     _ox_plain,  # noqa: PLC2701 (the reference mapping)
@@ -65,7 +63,7 @@ def test_the_default_graph_counts_each_triple_once(bundled_engine: Engine, bundl
         assert bundled_engine.union_stored is True
     distinct = len(bundled.merged())
     assert count(bundled_engine) == distinct
-    assert len(bundled_engine.dump(NTRIPLES).decode().splitlines()) == distinct
+    assert len(bundled_engine.dump(NTRIPLES.media_type).decode().splitlines()) == distinct
 
 
 def test_the_server_queries_see_the_union_as_a_set(bundled_engine: Engine, bundled) -> None:
@@ -93,7 +91,7 @@ def test_named_graphs_are_only_those_chosen(small: Engine) -> None:
 
 
 def test_the_dataset_dump_holds_each_quad_once(small: Engine) -> None:
-    for media_type, fmt in ((NQUADS, ox.RdfFormat.N_QUADS), (TRIG, ox.RdfFormat.TRIG)):
+    for media_type, fmt in ((f.media_type, f.oxigraph) for f in (NQUADS, TRIG)):
         quads = list(ox.parse(small.dump(media_type), format=fmt))
         assert len(quads) == len(set(quads)) == 4
         assert {q.graph_name.value for q in quads} == {G1, G2, G3}
@@ -115,15 +113,15 @@ def test_an_update_keeps_the_union_a_set(small: Engine) -> None:
     small.update(f"DELETE DATA {{ {new} }}")
     assert count(small) == 1
     assert len(small) == 1
-    lines = [line for line in small.dump(NQUADS).decode().splitlines() if line]
+    lines = [line for line in small.dump(NQUADS.media_type).decode().splitlines() if line]
     assert len(lines) == 1 and lines[0].endswith(f"<{G1}> .")
 
 
 def test_a_failed_update_changes_nothing(small: Engine) -> None:
-    before = small.dump(NQUADS)
+    before = small.dump(NQUADS.media_type)
     with pytest.raises(QueryError):
         small.update("INSERT DATA { <http://example.org/x> <http://example.org/p> }")
-    assert small.dump(NQUADS) == before
+    assert small.dump(NQUADS.media_type) == before
     assert count(small) == 3
 
 
@@ -279,9 +277,9 @@ def test_disjoint_graphs_give_the_same_answers_without_a_stored_union(disjoint: 
     rows = disjoint.select("SELECT ?o WHERE { <http://example.org/s> ?p ?o } ORDER BY ?o")
     assert [str(r["o"]) for r in rows] == ["http://example.org/o", "one", "three", "two"]
     assert len(disjoint.construct("CONSTRUCT WHERE { ?s ?p ?o }")) == 4
-    union = list(ox.parse(disjoint.dump(NTRIPLES), format=ox.RdfFormat.N_TRIPLES))
+    union = list(ox.parse(disjoint.dump(NTRIPLES.media_type), format=ox.RdfFormat.N_TRIPLES))
     assert len(union) == len(set(union)) == 4
-    quads = list(ox.parse(disjoint.dump(NQUADS), format=ox.RdfFormat.N_QUADS))
+    quads = list(ox.parse(disjoint.dump(NQUADS.media_type), format=ox.RdfFormat.N_QUADS))
     assert {q.graph_name.value for q in quads} == {G1, G2, G3} and len(quads) == 4
 
 

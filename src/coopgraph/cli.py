@@ -15,7 +15,7 @@ from pathlib import Path
 
 import click
 
-from coopgraph import __version__
+from coopgraph import __version__, formats
 from coopgraph import query as query_mod
 from coopgraph import report as report_mod
 from coopgraph import stats as stats_mod
@@ -30,7 +30,7 @@ from coopgraph.validate import default_validator, validate_project
 from coopgraph.validate import validate as run_validation
 
 #: RDF formats ``coopgraph reason`` can write, and rdflib's names for them.
-RDF_FORMATS = {"turtle": "turtle", "ntriples": "nt", "trig": "trig", "jsonld": "json-ld"}
+RDF_FORMATS = {f.name: f.rdflib for f in formats.ALL}
 
 
 def _settings_help() -> str:

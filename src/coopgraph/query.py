@@ -26,6 +26,7 @@ from rdflib.plugins.sparql.sparql import Query
 from rdflib.query import Result
 from rdflib.term import Node
 
+from coopgraph import formats
 from coopgraph.errors import FormatError, QueryError
 from coopgraph.load import ProjectDataset
 from coopgraph.safety import install_network_guard
@@ -35,15 +36,8 @@ from coopgraph.turtle import position
 #: Formats for SELECT and ASK results.
 TABLE_FORMATS = ("table", "csv", "tsv", "json")
 #: Formats for CONSTRUCT and DESCRIBE results (``table`` means Turtle for these).
-GRAPH_FORMATS = ("turtle", "ntriples", "jsonld")
+GRAPH_FORMATS = tuple(f.name for f in formats.GRAPHS)
 FORMATS = TABLE_FORMATS + GRAPH_FORMATS
-
-_RDFLIB_GRAPH_FORMAT = {
-    "table": "turtle",
-    "turtle": "turtle",
-    "ntriples": "nt",
-    "jsonld": "json-ld",
-}
 _UNKNOWN_PREFIX = re.compile(r"Unknown namespace prefix : (?P<prefix>\S*)")
 
 #: rdflib's SPARQL grammar (pyparsing) keeps parse state in shared objects: two threads
@@ -150,13 +144,14 @@ def render(answer: Answer, fmt: str = "table", namespaces: Graph | None = None) 
     """
     result = answer.result
     if answer.kind in ("CONSTRUCT", "DESCRIBE"):
-        if fmt not in _RDFLIB_GRAPH_FORMAT:
+        if fmt != "table" and fmt not in GRAPH_FORMATS:
             raise FormatError(fmt, GRAPH_FORMATS, f"{answer.kind} results")
+        written = formats.by_name("turtle" if fmt == "table" else fmt) or formats.TURTLE
         graph = result.graph
         if namespaces is not None:
             for prefix, namespace in namespaces.namespaces():
                 graph.bind(prefix, namespace, override=False)
-        return graph.serialize(format=_RDFLIB_GRAPH_FORMAT[fmt])
+        return graph.serialize(format=written.rdflib)
     if fmt not in TABLE_FORMATS:
         raise FormatError(fmt, TABLE_FORMATS, f"{answer.kind} results")
     if answer.kind == "ASK":

@@ -5,8 +5,8 @@ A release holds, for integrators:
 - ``ontology/``: each ontology module in Turtle (the source file, version lines changed),
   RDF/XML and JSON-LD, and the Protégé catalog;
 - ``coopgraph.trig``, ``coopgraph.nq``: the dataset, one named graph per file (ontology
-  modules included), as the endpoint's dumps; ``coopgraph.ttl``, ``coopgraph.jsonld``: the
-  union of the graphs;
+  modules included); ``coopgraph.ttl``, ``coopgraph.nt``, ``coopgraph.jsonld``: the union of
+  the graphs (the endpoint's dumps, :data:`coopgraph.formats.DUMPS`);
 - ``coopgraph-inferred.ttl``: the OWL 2 RL closure (owlrl, :mod:`coopgraph.reason`), the
   inferred triples only;
 - ``void.ttl``: the VoID description (the endpoint's, :func:`coopgraph.web.describe.void_graph`,
@@ -42,6 +42,7 @@ from pathlib import Path
 from rdflib import Dataset, Graph, Literal, URIRef
 from rdflib.namespace import OWL, VOID
 
+from coopgraph import formats
 from coopgraph.atomic import build_folder
 from coopgraph.changes import ChangeLog, compare
 from coopgraph.errors import CoopgraphError
@@ -59,26 +60,21 @@ from coopgraph.release_version import (
     modules_of,
     parse_version,
 )
-from coopgraph.store import JSONLD, NQUADS, TRIG, TURTLE, RdflibEngine
+from coopgraph.store import RdflibEngine
 from coopgraph.terms import short
 from coopgraph.validate import ValidationReport, validate
 
 #: Called with a line of progress for a person.
 Progress = Callable[[str], None]
 
-DUMPS = {
-    "coopgraph.trig": TRIG,
-    "coopgraph.nq": NQUADS,
-    "coopgraph.ttl": TURTLE,
-    "coopgraph.jsonld": JSONLD,
-}
 INFERRED_FILE = "coopgraph-inferred.ttl"
 VOID_FILE = "void.ttl"
 CHANGES_FILE = "CHANGES.md"
 SUMS_FILE = "SHA256SUMS"
 #: The dataset file of a release that the next release compares itself with.
 COMPARED_FILE = "coopgraph.nq"
-_MODULE_FORMATS = {".rdf": "xml", ".jsonld": "json-ld"}
+#: The formats each ontology module is written in besides its Turtle source.
+_MODULE_FORMATS = (formats.RDFXML, formats.JSONLD)
 
 
 class ReleaseRefused(CoopgraphError):
@@ -297,9 +293,9 @@ def _contents(
         stem = f"{ONTOLOGY_DIR}/{module.path.stem}"
         files[f"{stem}.ttl"] = module.text.encode("utf-8")
         graph = ds.graph(module.iri)
-        for suffix, fmt in _MODULE_FORMATS.items():
-            say(f"serializing {stem}{suffix}")
-            files[stem + suffix] = _serialize(graph, fmt, ds)
+        for fmt in _MODULE_FORMATS:
+            say(f"serializing {stem}{fmt.suffix}")
+            files[stem + fmt.suffix] = _serialize(graph, fmt.rdflib, ds)
     catalog = catalog_text(root, modules)
     if catalog is not None:
         files[f"{ONTOLOGY_DIR}/{CATALOG}"] = catalog.encode("utf-8")
@@ -309,13 +305,13 @@ def _contents(
         files={str(g): ds.file_of(g) or "" for g in ds.files},
         build=f"release-{version}",
     )
-    for name, media_type in DUMPS.items():
+    for name, media_type in formats.DUMPS.items():
         say(f"serializing {name}")
         files[name] = engine.dump(media_type)
     say(f"serializing {INFERRED_FILE} ({len(inferred)} inferred triples)")
     files[INFERRED_FILE] = _serialize(inferred, "turtle", ds)
     say(f"describing the dataset in {VOID_FILE}")
-    files[VOID_FILE] = _void(engine, version, list(DUMPS))
+    files[VOID_FILE] = _void(engine, version, list(formats.DUMPS))
     compared = f"{previous.name}/{COMPARED_FILE}" if previous is not None else ""
     files[CHANGES_FILE] = changes.markdown(compared).encode("utf-8")
     files[SUMS_FILE] = "".join(

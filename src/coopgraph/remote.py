@@ -33,15 +33,10 @@ import requests
 from rdflib import Graph
 from rdflib.term import Node
 
-from coopgraph import sandbox
+from coopgraph import formats, sandbox
 from coopgraph.errors import CoopgraphError, QueryError
 from coopgraph.store import (
     _NAMED_COUNT,
-    _OX_FORMAT,
-    DATASET_TYPES,
-    NTRIPLES,
-    TRIG,
-    TURTLE,
     UNION_FILL,
     UNION_STRIP,
     Engine,
@@ -193,7 +188,7 @@ class RemoteEngine(Engine):
                         f"the graph of {source.path.name}",
                         params={"graph": source.graph},
                         data=body,
-                        headers={"Content-Type": NTRIPLES},
+                        headers={"Content-Type": formats.NTRIPLES.media_type},
                     )
                 continue
             for graph, triples in _graphs_of(source).items():
@@ -210,7 +205,7 @@ class RemoteEngine(Engine):
                 f"a graph of {path.name}",
                 params=params,
                 data=body,
-                headers={"Content-Type": NTRIPLES},
+                headers={"Content-Type": formats.NTRIPLES.media_type},
             )
             return
         text = body.decode("utf-8")
@@ -231,7 +226,7 @@ class RemoteEngine(Engine):
                 # No default graph chosen: an empty one, not the store's own.
                 params.append(("default-graph-uri", "urn:coopgraph:empty"))
         if job.form in ("CONSTRUCT", "DESCRIBE"):
-            response = self._ask(job.query, NTRIPLES, params)
+            response = self._ask(job.query, formats.NTRIPLES.media_type, params)
             quads = ox.parse(response, format=ox.RdfFormat.N_TRIPLES)
             return ox_reply((q.triple for q in quads), job, self.prefixes)
         response = self._ask(job.query, SELECT_TYPE, params)
@@ -258,7 +253,7 @@ class RemoteEngine(Engine):
 
     def _graph_triples(self, graph: str) -> Iterator[ox.Triple]:
         query = f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ GRAPH <{graph}> {{ ?s ?p ?o }} }}"
-        response = self._ask(query, NTRIPLES)
+        response = self._ask(query, formats.NTRIPLES.media_type)
         return (q.triple for q in ox.parse(response, format=ox.RdfFormat.N_TRIPLES))
 
     def select(self, query: str) -> list[dict[str, Node]]:
@@ -273,7 +268,7 @@ class RemoteEngine(Engine):
         graph = Graph()
         for prefix, namespace in self.prefixes.items():
             graph.bind(prefix, namespace)
-        response = self._ask(query, NTRIPLES)
+        response = self._ask(query, formats.NTRIPLES.media_type)
         for quad in ox.parse(response, format=ox.RdfFormat.N_TRIPLES):
             graph.add(tuple(ox_to_rdflib(t) for t in quad.triple))  # type: ignore[arg-type]
         return graph
@@ -298,15 +293,17 @@ class RemoteEngine(Engine):
             self._update(UNION_FILL)
 
     def dump(self, media_type: str) -> bytes:
-        fmt = _OX_FORMAT[media_type]
-        prefixes = self.prefixes if media_type in (TURTLE, TRIG) else None
-        if media_type in DATASET_TYPES:
+        fmt = formats.by_media_type(media_type).oxigraph
+        prefixes = self.prefixes if formats.by_media_type(media_type).prefixes else None
+        if media_type in formats.DATASET_TYPES:
             default = ox.DefaultGraph()
             quads = [ox.Quad(*row, default) for row in self._solutions(_DIRECT)]
             rows = sorted(self._solutions(_QUADS), key=lambda r: (str(r[0]), str(r[1])))
             quads += [ox.Quad(row[1], row[2], row[3], row[0]) for row in rows]
             return ox.serialize(quads, format=fmt, prefixes=prefixes)
-        response = self._ask("CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o }", NTRIPLES)
+        response = self._ask(
+            "CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o }", formats.NTRIPLES.media_type
+        )
         triples = [q.triple for q in ox.parse(response, format=ox.RdfFormat.N_TRIPLES)]
         return ox.serialize(triples, format=fmt, prefixes=prefixes)
 
@@ -335,7 +332,11 @@ BROKER = "remote-store"
 def _triples_of(source: Source) -> Iterator[ox.Triple]:
     """The triples of a triple file, read as they come, relative IRIs resolved against it."""
     base = source.path.resolve().as_uri()
-    parsed = ox.parse(path=str(source.path), format=_OX_FORMAT[source.media_type], base_iri=base)
+    parsed = ox.parse(
+        path=str(source.path),
+        format=formats.by_media_type(source.media_type).oxigraph,
+        base_iri=base,
+    )
     return (quad.triple for quad in parsed)
 
 
@@ -344,7 +345,9 @@ def _graphs_of(source: Source) -> dict[str | None, list[ox.Triple]]:
     found: dict[str | None, list[ox.Triple]] = {}
     base = source.path.resolve().as_uri()
     for quad in ox.parse(
-        path=str(source.path), format=_OX_FORMAT[source.media_type], base_iri=base
+        path=str(source.path),
+        format=formats.by_media_type(source.media_type).oxigraph,
+        base_iri=base,
     ):
         if source.graph is not None:
             graph: str | None = source.graph

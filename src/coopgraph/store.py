@@ -42,7 +42,7 @@ from rdflib.plugins.sparql.parser import parseUpdate
 from rdflib.plugins.sparql.parserutils import CompValue
 from rdflib.term import Node
 
-from coopgraph import jail, results
+from coopgraph import formats, jail, results
 from coopgraph.errors import CoopgraphError, LayoutError, MissingFileError, ParseError, QueryError
 from coopgraph.load import ProjectDataset
 from coopgraph.namespace import GRAPH
@@ -50,49 +50,6 @@ from coopgraph.project import data_files, find_root, ontology_files
 from coopgraph.query import PARSER_LOCK, parse_query
 from coopgraph.safety import install_network_guard
 from coopgraph.turtle import parse_turtle
-
-# --------------------------------------------------------------------------- media types
-
-TURTLE = "text/turtle"
-NTRIPLES = "application/n-triples"
-JSONLD = "application/ld+json"
-RDFXML = "application/rdf+xml"
-TRIG = "application/trig"
-NQUADS = "application/n-quads"
-
-#: Media types for graphs (CONSTRUCT, DESCRIBE, the union graph, a resource).
-GRAPH_TYPES = (TURTLE, NTRIPLES, JSONLD, RDFXML)
-#: Media types for a whole dataset (named graphs kept).
-DATASET_TYPES = (TRIG, NQUADS)
-
-_OX_FORMAT = {
-    TURTLE: ox.RdfFormat.TURTLE,
-    NTRIPLES: ox.RdfFormat.N_TRIPLES,
-    JSONLD: ox.RdfFormat.JSON_LD,
-    RDFXML: ox.RdfFormat.RDF_XML,
-    TRIG: ox.RdfFormat.TRIG,
-    NQUADS: ox.RdfFormat.N_QUADS,
-}
-_RDFLIB_FORMAT = {
-    TURTLE: "turtle",
-    NTRIPLES: "nt",
-    JSONLD: "json-ld",
-    RDFXML: "xml",
-    TRIG: "trig",
-    NQUADS: "nquads",
-}
-#: File extensions `coopgraph serve FILE...` understands, and their media types.
-FILE_TYPES = {
-    ".ttl": TURTLE,
-    ".nt": NTRIPLES,
-    ".jsonld": JSONLD,
-    ".json": JSONLD,
-    ".rdf": RDFXML,
-    ".owl": RDFXML,
-    ".xml": RDFXML,
-    ".trig": TRIG,
-    ".nq": NQUADS,
-}
 
 #: A character class in Oxigraph's "expected ..." lists: ['A' ..= 'Z' | ...], [_].
 _OX_CHAR_CLASS = re.compile(r",?\s*\[[^\[\]]*\]")
@@ -381,7 +338,7 @@ class OxigraphEngine(Engine):
         return ox_reply(answer, job, self.prefixes)
 
     def _prefixes_for(self, media_type: str) -> dict[str, str] | None:
-        return self.prefixes if media_type in (TURTLE, TRIG) else None
+        return self.prefixes if formats.by_media_type(media_type).prefixes else None
 
     def read_paths(self) -> tuple[str, ...]:
         return () if self.path is None else (str(self.path),)
@@ -449,9 +406,9 @@ class OxigraphEngine(Engine):
 
     def dump_to(self, media_type: str, output: Any) -> None:
         """Stream the dump into ``output`` (Oxigraph writes it as it reads the store)."""
-        fmt = _OX_FORMAT[media_type]
+        fmt = formats.by_media_type(media_type).oxigraph
         prefixes = self._prefixes_for(media_type)
-        if media_type in DATASET_TYPES:
+        if media_type in formats.DATASET_TYPES:
             default = ox.DefaultGraph()
             direct = (ox.Quad(t.subject, t.predicate, t.object, default) for t in self._direct())
             named = (
@@ -515,7 +472,7 @@ class RdflibEngine(Engine):
             for prefix, namespace in self.prefixes.items():
                 graph.bind(prefix, namespace)
             graph.addN((s, p, o, graph) for s, p, o in triples[:count])
-            return graph.serialize(format=_RDFLIB_FORMAT[job.media_type], encoding="utf-8")
+            return graph.serialize(format=formats.rdflib_name(job.media_type), encoding="utf-8")
 
         body, count = results.fit(write, len(triples), job.max_bytes)
         return QueryReply(body, job.media_type, count, cut, cut_bytes or count < len(triples))
@@ -568,8 +525,8 @@ class RdflibEngine(Engine):
             rdflib_sparql.SPARQL_DEFAULT_GRAPH_UNION = True
 
     def dump(self, media_type: str) -> bytes:
-        fmt = _RDFLIB_FORMAT[media_type]
-        if media_type in DATASET_TYPES:
+        fmt = formats.rdflib_name(media_type)
+        if media_type in formats.DATASET_TYPES:
             return self.dataset.serialize(format=fmt, encoding="utf-8")
         union = Graph()
         for prefix, namespace in self.prefixes.items():
@@ -735,8 +692,10 @@ def project_sources(root: str | Path | None = None) -> list[Source]:
         MissingFileError, LayoutError, ParseError: as :func:`coopgraph.load.build_dataset`.
     """
     found = find_root(root)
-    sources = [Source(p, _ontology_iri(p, found), TURTLE) for p in ontology_files(found)]
-    sources += [Source(f.path, str(f.graph), TURTLE) for f in data_files(found)]
+    sources = [
+        Source(p, _ontology_iri(p, found), formats.TURTLE.media_type) for p in ontology_files(found)
+    ]
+    sources += [Source(f.path, str(f.graph), formats.TURTLE.media_type) for f in data_files(found)]
     return sources
 
 
@@ -754,12 +713,12 @@ def file_sources(paths: Iterable[str | Path]) -> list[Source]:
         path = Path(given)
         if not path.is_file():
             raise MissingFileError(f"{given}: no such file")
-        media_type = FILE_TYPES.get(path.suffix.lower())
-        if media_type is None:
-            known = ", ".join(sorted(FILE_TYPES))
+        fmt = formats.by_suffix(path.suffix)
+        if fmt is None:
+            known = ", ".join(sorted(s for f in formats.ALL for s in f.suffixes))
             raise CoopgraphError(f"{given}: not an RDF file extension (known: {known})")
         graph = None
-        if media_type not in DATASET_TYPES:
+        if not fmt.dataset:
             graph = str(GRAPH["file/" + quote(path.name)])
             if graph in names:
                 raise CoopgraphError(
@@ -767,7 +726,7 @@ def file_sources(paths: Iterable[str | Path]) -> list[Source]:
                     f"into a graph named after the file, so names must differ"
                 )
             names[graph] = path
-        sources.append(Source(path, graph, media_type))
+        sources.append(Source(path, graph, fmt.media_type))
     return sources
 
 
@@ -924,13 +883,13 @@ def _rdflib_dataset(sources: Sequence[Source], root: Path | None) -> Dataset:
     for source in sources:
         shown = _shown(source.path, root)
         target = ds if source.graph is None else ds.graph(URIRef(source.graph))
-        if source.media_type == TURTLE:
+        if source.media_type == formats.TURTLE.media_type:
             parse_turtle(source.path, target, shown=shown)
             continue
         try:
             target.parse(
                 source.path,
-                format=_RDFLIB_FORMAT[source.media_type],
+                format=formats.rdflib_name(source.media_type),
                 publicID=source.path.resolve().as_uri(),
             )
         except Exception as err:  # noqa: BLE001 - rdflib parsers raise many types
@@ -941,7 +900,7 @@ def _rdflib_dataset(sources: Sequence[Source], root: Path | None) -> Dataset:
 def _ox_load(store: ox.Store, source: Source, shown: str) -> None:
     kwargs: dict[str, Any] = {
         "path": str(source.path),
-        "format": _OX_FORMAT[source.media_type],
+        "format": formats.by_media_type(source.media_type).oxigraph,
         "base_iri": source.path.resolve().as_uri(),  # a relative IRI is relative to the file
     }
     if source.graph is not None:
@@ -1000,7 +959,7 @@ def source_prefixes(
     """The ``given`` prefixes, then those the Turtle and TriG sources declare."""
     found = dict(given or {})
     for source in sources:
-        if source.media_type in (TURTLE, TRIG):
+        if formats.by_media_type(source.media_type).prefixes:
             found.update({k: v for k, v in turtle_prefixes(source.path).items() if k not in found})
     return found
 
@@ -1040,8 +999,8 @@ def ox_reply(answer: Any, job: QueryJob, prefixes: dict[str, str]) -> QueryReply
     def write(count: int, _cut: bool) -> bytes:
         return ox.serialize(
             triples[:count],
-            format=_OX_FORMAT[job.media_type],
-            prefixes=prefixes if job.media_type in (TURTLE, TRIG) else None,
+            format=formats.by_media_type(job.media_type).oxigraph,
+            prefixes=prefixes if formats.by_media_type(job.media_type).prefixes else None,
         )
 
     body, count = results.fit(write, len(triples), job.max_bytes)

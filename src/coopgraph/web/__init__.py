@@ -16,6 +16,7 @@ from flask_compress import Compress
 from flask_cors import CORS
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from coopgraph import formats
 from coopgraph.sandbox import release_free_memory
 from coopgraph.settings import resolve
 from coopgraph.store import Engine
@@ -30,16 +31,11 @@ COMPRESSED = [
     "text/plain",
     "text/csv",
     "text/tab-separated-values",
-    "text/turtle",
     "application/javascript",
     "application/json",
-    "application/ld+json",
-    "application/n-triples",
-    "application/n-quads",
-    "application/trig",
-    "application/rdf+xml",
     "application/sparql-results+json",
     "application/sparql-results+xml",
+    *(f.media_type for f in formats.ALL),
 ]
 
 

@@ -4,25 +4,19 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, abort, jsonify, request, send_file
 
+from coopgraph import formats
 from coopgraph.web import access, media
-from coopgraph.web.describe import DUMPS, quad_count, statistics, void_graph
+from coopgraph.web.describe import quad_count, statistics, void_graph
 from coopgraph.web.protocol import state
 
 bp = Blueprint("dataset", __name__)
-
-_RDFLIB = {
-    "text/turtle": "turtle",
-    "application/n-triples": "nt",
-    "application/ld+json": "json-ld",
-    "application/rdf+xml": "xml",
-}
 
 
 @bp.route("/dumps/<name>")
 def dump(name: str) -> Response:
     """A dump of the dataset (TriG, N-Quads) or of its union graph (Turtle, N-Triples,
     JSON-LD), built once per version of the data; sent gzipped when the client accepts it."""
-    media_type = DUMPS.get(name)
+    media_type = formats.DUMPS.get(name)
     if media_type is None:
         abort(404)
     st = state()
@@ -51,13 +45,15 @@ def void() -> Response:
     """The VoID description of the dataset, in Turtle or another RDF type by Accept."""
     st = state()
     media_type = media.negotiate(
-        request.accept_mimetypes, media.GRAPH_TYPES, request.args.get("format"), media.GRAPH_NAMES
+        request.accept_mimetypes, formats.GRAPH_TYPES, request.args.get("format"), media.GRAPH_NAMES
     )
     base = access.base_url()
     body = access.memoize(
         st,
         f"void:{base}:{media_type}",
-        lambda: void_graph(st, base).serialize(format=_RDFLIB[media_type], encoding="utf-8"),
+        lambda: void_graph(st, base).serialize(
+            format=formats.rdflib_name(media_type), encoding="utf-8"
+        ),
     )
     response = Response(body, content_type=media.content_type(media_type))
     response.vary.add("Accept")

@@ -20,29 +20,18 @@ from concurrent.futures import ThreadPoolExecutor
 from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS, RDF, RDFS, VOID, XSD
 
+from coopgraph import formats
 from coopgraph.namespace import COOP, FORMATS, ID_SPACE, SD
 from coopgraph.store import Engine
 from coopgraph.web.state import ServerState
 from coopgraph.web.worker import reader
-
-#: The dumps: file name -> media type; the dataset dumps keep the named graphs.
-DUMPS = {
-    "coopgraph.trig": "application/trig",
-    "coopgraph.nq": "application/n-quads",
-    "coopgraph.ttl": "text/turtle",
-    "coopgraph.nt": "application/n-triples",
-    "coopgraph.jsonld": "application/ld+json",
-}
 
 _RESULT_FORMATS = (
     "SPARQL_Results_JSON",
     "SPARQL_Results_XML",
     "SPARQL_Results_CSV",
     "SPARQL_Results_TSV",
-    "Turtle",
-    "N-Triples",
-    "JSON-LD",
-    "RDF_XML",
+    *(f.w3c for f in formats.GRAPHS),
 )
 
 
@@ -235,7 +224,7 @@ def void_graph(st: ServerState, base: str) -> Graph:
     add((dataset, VOID.sparqlEndpoint, URIRef(base + "sparql")))
     add((dataset, VOID.uriSpace, Literal(ID_SPACE)))
     add((dataset, VOID.exampleResource, URIRef(ID_SPACE + "org/interpol")))
-    for file_name in DUMPS:
+    for file_name in formats.DUMPS:
         add((dataset, VOID.dataDump, URIRef(base + "dumps/" + file_name)))
     stats = statistics(st)
     for key, prop in (

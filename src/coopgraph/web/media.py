@@ -12,48 +12,26 @@ from collections.abc import Sequence
 
 from werkzeug.datastructures import MIMEAccept
 
-from coopgraph import results
+from coopgraph import formats, results
 from coopgraph.errors import CoopgraphError
-from coopgraph.store import DATASET_TYPES, JSONLD, NQUADS, NTRIPLES, RDFXML, TRIG, TURTLE
 
 HTML = "text/html"
 
 #: SELECT and ASK results, the first being the default.
 RESULT_TYPES = (results.JSON, results.XML, results.CSV, results.TSV)
-#: CONSTRUCT and DESCRIBE results, and RDF views of a resource, the first being the default.
-GRAPH_TYPES = (TURTLE, NTRIPLES, JSONLD, RDFXML)
-#: A whole dataset, named graphs kept.
-DATASET_OFFERS = DATASET_TYPES
-
 #: Short names for the ``format`` parameter (and file suffixes), by kind of result.
 RESULT_NAMES = {"json": results.JSON, "xml": results.XML, "csv": results.CSV, "tsv": results.TSV}
-GRAPH_NAMES = {
-    "ttl": TURTLE,
-    "turtle": TURTLE,
-    "nt": NTRIPLES,
-    "ntriples": NTRIPLES,
-    "n-triples": NTRIPLES,
-    "n3": TURTLE,
-    "jsonld": JSONLD,
-    "json-ld": JSONLD,
-    "json": JSONLD,
-    "rdf": RDFXML,
-    "xml": RDFXML,
-    "rdfxml": RDFXML,
-    "trig": TRIG,
-    "nq": NQUADS,
-    "nquads": NQUADS,
-}
+GRAPH_NAMES = formats.short_names()
 #: File suffixes of RDF documents (``/id/org/interpol.ttl``).
-SUFFIXES = {".ttl": TURTLE, ".nt": NTRIPLES, ".jsonld": JSONLD, ".rdf": RDFXML}
+SUFFIXES = {f.suffix: f.media_type for f in formats.GRAPHS}
 
 #: Other names clients send for the types above; each stands for any of its targets.
 ALIASES = {
-    "application/json": (results.JSON, JSONLD),
-    "application/xml": (results.XML, RDFXML),
-    "text/xml": (results.XML, RDFXML),
-    "application/x-turtle": (TURTLE,),
-    "text/plain": (NTRIPLES,),
+    "application/json": (results.JSON, formats.JSONLD.media_type),
+    "application/xml": (results.XML, formats.RDFXML.media_type),
+    "text/xml": (results.XML, formats.RDFXML.media_type),
+    "application/x-turtle": (formats.TURTLE.media_type,),
+    "text/plain": (formats.NTRIPLES.media_type,),
 }
 
 #: File extensions of downloads, by media type.
@@ -62,15 +40,10 @@ EXTENSIONS = {
     results.XML: "srx",
     results.CSV: "csv",
     results.TSV: "tsv",
-    TURTLE: "ttl",
-    NTRIPLES: "nt",
-    JSONLD: "jsonld",
-    RDFXML: "rdf",
-    TRIG: "trig",
-    NQUADS: "nq",
+    **{f.media_type: f.suffix.removeprefix(".") for f in formats.ALL},
 }
 
-_TEXT_TYPES = {results.CSV, results.TSV, TURTLE, NTRIPLES, HTML, TRIG, NQUADS}
+_TEXT_TYPES = {results.CSV, results.TSV, HTML, *(f.media_type for f in formats.ALL if f.charset)}
 
 
 class NotAcceptable(CoopgraphError):

@@ -18,10 +18,11 @@ from pathlib import Path
 from flask import Blueprint, Response, abort, render_template, request, send_from_directory
 from rdflib import URIRef
 
+from coopgraph import formats
 from coopgraph.docs import Documentation, Page
 from coopgraph.namespace import COOP
 from coopgraph.web import media, ontology_view, security
-from coopgraph.web.describe import DUMPS, class_partitions, graph_sizes, source_titles, statistics
+from coopgraph.web.describe import class_partitions, graph_sizes, source_titles, statistics
 from coopgraph.web.errors import ApiError
 from coopgraph.web.protocol import state
 from coopgraph.web.resources import add_source_text, is_safe_iri
@@ -65,7 +66,7 @@ def home() -> Response:
         graphs=sorted(graph_sizes(st).items()),
         sources=source_titles(st),
         files=st.engine.files,
-        dumps=DUMPS,
+        dumps=formats.DUMPS,
         settings=st.settings,
         engine=st.engine.name,
     )
@@ -113,7 +114,7 @@ def resource(rest: str) -> Response:
         abort(404)
     iri, media_type = _resolve(path)
     st = state()
-    offers = (*media.GRAPH_TYPES, media.HTML)
+    offers = (*formats.GRAPH_TYPES, media.HTML)
     if media_type is None:
         media_type = media.negotiate(
             request.accept_mimetypes, offers, request.args.get("format"), media.GRAPH_NAMES

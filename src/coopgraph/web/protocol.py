@@ -30,7 +30,7 @@ from flask import Blueprint, Response, current_app, render_template, request
 from werkzeug.datastructures import MIMEAccept
 from werkzeug.http import http_date, parse_accept_header, quote_etag
 
-from coopgraph import querytext
+from coopgraph import formats, querytext
 from coopgraph.errors import QueryError
 from coopgraph.store import QueryJob, QueryReply, UpdateJob
 from coopgraph.web import access, describe, media, replay, update_token
@@ -226,7 +226,7 @@ def sparql() -> Response:
 def _negotiated(accept: str, graph: bool, fmt: tuple[str, ...]) -> str:
     """The media type of a query's answer, for one ``Accept`` header, kind of result and
     ``format`` parameters (remembered: clients send few distinct headers)."""
-    offers = media.GRAPH_TYPES if graph else media.RESULT_TYPES
+    offers = formats.GRAPH_TYPES if graph else media.RESULT_TYPES
     names = media.GRAPH_NAMES if graph else media.RESULT_NAMES
     return media.negotiate(parse_accept_header(accept, MIMEAccept), offers, fmt, names)
 
@@ -324,7 +324,7 @@ def _reply_response(reply: QueryReply, etag: str, st: ServerState) -> Response:
 
 def service_description(fmt: tuple[str, ...]) -> Response:
     """The service description, or the query editor for a browser."""
-    offers = (*media.GRAPH_TYPES, media.HTML)
+    offers = (*formats.GRAPH_TYPES, media.HTML)
     media_type = media.negotiate(request.accept_mimetypes, offers, fmt, media.GRAPH_NAMES)
     if media_type == media.HTML:
         return editor_page()
@@ -334,20 +334,12 @@ def service_description(fmt: tuple[str, ...]) -> Response:
         st,
         f"sd:{endpoint}:{media_type}",
         lambda: describe.service_graph(st, endpoint).serialize(
-            format=_rdflib_format(media_type), encoding="utf-8"
+            format=formats.rdflib_name(media_type), encoding="utf-8"
         ),
     )
     response = Response(body, content_type=media.content_type(media_type))
     response.vary.add("Accept")
     return response
-
-
-def _rdflib_format(media_type: str) -> str:
-    return {
-        "text/turtle": "turtle",
-        "application/n-triples": "nt",
-        "application/ld+json": "json-ld",
-    }.get(media_type, "xml")
 
 
 def editor_page() -> Response:

@@ -16,6 +16,7 @@ from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS, PROV, RDF, RDFS, SKOS
 from rdflib.term import Node
 
+from coopgraph import formats
 from coopgraph.namespace import COOP
 from coopgraph.store import Engine
 from coopgraph.web.worker import reader
@@ -280,7 +281,7 @@ def rdf_document(engine: Engine, iri: str, media_type: str, graph: bool) -> byte
         found = graph_content(engine, iri)
     for prefix, namespace in engine.prefixes.items():
         found.bind(prefix, namespace, override=False)
-    return found.serialize(format=RDFLIB_FORMATS[media_type], encoding="utf-8")
+    return found.serialize(format=formats.rdflib_name(media_type), encoding="utf-8")
 
 
 @reader
@@ -292,12 +293,3 @@ def is_known(engine: Engine, iri: str) -> bool:
         f"SELECT ?p WHERE {{ {{ {node} ?p ?o }} UNION {{ ?s ?p {node} }} }} LIMIT 1"
     )
     return bool(rows) or iri in engine.graph_names()
-
-
-#: rdflib's names of the RDF media types pages are written in.
-RDFLIB_FORMATS = {
-    "text/turtle": "turtle",
-    "application/n-triples": "nt",
-    "application/ld+json": "json-ld",
-    "application/rdf+xml": "xml",
-}

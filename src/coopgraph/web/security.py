@@ -34,6 +34,8 @@ from html.parser import HTMLParser
 from flask import Flask, Response, g
 from markupsafe import Markup
 
+from coopgraph import formats
+
 
 def _hash_source(text: str) -> str:
     """The CSP source that allows an inline ``<style>`` (or style attribute) of ``text``."""
@@ -185,7 +187,7 @@ URL_ATTRIBUTES = frozenset(
 #: markup around the class diagram); any other is taken out, as it comes from the data.
 STYLE_ATTRIBUTES = frozenset({"overflow: auto"})
 #: The types of a ``<script>`` that is a data block (never run); any other is taken out.
-DATA_BLOCKS = frozenset({"application/ld+json", "application/json"})
+DATA_BLOCKS = frozenset({formats.JSONLD.media_type, "application/json"})
 #: Elements taken out of a page's body with what they hold (the data's markdown may hold
 #: anything: pyLODE writes comments and definitions as HTML).
 _RAW_TEXT = frozenset({"script", "style"})

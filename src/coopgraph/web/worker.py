@@ -24,7 +24,7 @@ from typing import Any
 
 from rdflib import Dataset, Graph
 
-from coopgraph import sandbox
+from coopgraph import formats, sandbox
 from coopgraph.errors import QueryError
 from coopgraph.store import Engine, QueryJob, UpdateJob, run_query, run_update
 
@@ -106,20 +106,17 @@ def prepare(engine: Engine) -> Callable[[], None]:
 
     def run() -> None:
         from coopgraph import querydataset, querytext, results
-        from coopgraph.web import media
 
         handle = handler(engine)
         for text in _WARM_UP:
             found = querytext.scan(text)
-            kinds = media.GRAPH_TYPES if found.is_graph_query else results.MEDIA_TYPES
+            kinds = formats.GRAPH_TYPES if found.is_graph_query else results.MEDIA_TYPES
             for media_type in kinds:
                 job = QueryJob(text, found.form or "SELECT", media_type, 10, max_bytes=1000)
                 handle(job if found.from_clause is None else _with_from(job))
         querydataset.dataset_clause("SELECT * FROM <http://example.invalid/g> WHERE {}")
-        for fmt in ("turtle", "nt", "json-ld", "xml"):
-            Graph().serialize(format=fmt)
-        for fmt in ("trig", "nquads"):
-            Dataset().serialize(format=fmt)
+        for fmt in formats.ALL:
+            (Dataset() if fmt.dataset else Graph()).serialize(format=fmt.rdflib)
         from rdflib.plugins.sparql.parser import parseUpdate
 
         parseUpdate("INSERT DATA { <http://e/s> <http://e/p> 1 }")
