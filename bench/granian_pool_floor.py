@@ -38,7 +38,7 @@ def main(argv: list[str] | None = None) -> int:
     from coopgraph import querytext
     from coopgraph import serve as serving
     from coopgraph.settings import resolve
-    from coopgraph.store import QueryJob
+    from coopgraph.store.engine import QueryJob
 
     flags = {
         "root": args.root,

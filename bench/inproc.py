@@ -5,7 +5,7 @@
     python bench/inproc.py reason ROOT
 
 ``engine`` loads the generated project into a coopgraph store engine the way ``coopgraph
-serve`` does (:func:`coopgraph.store.open_engine`), reports the load time and the growth of
+serve`` does (:func:`coopgraph.store.opening.open_engine`), reports the load time and the growth of
 the process's resident memory, then runs the query mix through :meth:`Engine.evaluate` (the
 call a query worker makes: evaluate and write SPARQL JSON or Turtle), median of ``repeat``
 runs. ``validate`` and ``reason`` run what ``coopgraph validate`` and ``coopgraph reason``
@@ -47,8 +47,10 @@ def peak_rss() -> int:
 def open_for_bench(name: str, root: Path, store_dir: Path | None) -> Any:
     """Open engine ``name`` on the project at ``root``, as ``coopgraph serve`` would (the
     remote engine reads its store's URLs from the ``COOPGRAPH_REMOTE_*`` variables)."""
+    from coopgraph.graph.sources import project_sources
     from coopgraph.settings import resolve
-    from coopgraph.store import ENGINES, open_engine, project_sources
+    from coopgraph.store.engine import ENGINES
+    from coopgraph.store.opening import open_engine
 
     sources = project_sources(root)
     options = resolve()  # the remote engine's settings, from COOPGRAPH_* variables
@@ -63,7 +65,7 @@ def run_query(engine: Any, text: str) -> tuple[float, int]:
     """Evaluate ``text`` as a query worker does; (seconds, rows or triples)."""
     from coopgraph import formats, results
     from coopgraph.querytext import scan
-    from coopgraph.store import QueryJob
+    from coopgraph.store.engine import QueryJob
 
     form = scan(text).form or "SELECT"
     media_type = formats.TURTLE.media_type if form in ("CONSTRUCT", "DESCRIBE") else results.JSON

@@ -121,8 +121,9 @@ def human(n: int) -> str:
 
 
 def available_engines() -> list[str]:
-    """The store's engines (``coopgraph.store.ENGINES``), and the on-disk Oxigraph variant."""
-    from coopgraph.store import ENGINES
+    """The store's engines (``coopgraph.store.engine.ENGINES``), and the on-disk Oxigraph
+    variant."""
+    from coopgraph.store.engine import ENGINES
 
     engines = list(ENGINES)
     if "oxigraph" in engines and not any("disk" in e for e in engines):
@@ -150,7 +151,7 @@ def parse_args(argv: list[str]) -> Options:
     )
     parser.add_argument("--sizes", default="10k", help="data triples per run: 10k,100k,1m")
     parser.add_argument(
-        "--engines", help="store engines (default: all of coopgraph.store.ENGINES, + disk)"
+        "--engines", help="store engines (default: all of coopgraph.store.engine.ENGINES, + disk)"
     )
     parser.add_argument(
         "--targets", default=",".join(TARGETS), help=f"HTTP targets (default: {','.join(TARGETS)})"

@@ -409,7 +409,7 @@ def test_a_bad_option_is_one_line(tmp_path: Path) -> None:
 
 
 def _known_engines() -> list[str]:
-    from coopgraph.store import ENGINES
+    from coopgraph.store.engine import ENGINES
 
     known = list(ENGINES)
     if not any("disk" in e for e in known):

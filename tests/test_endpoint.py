@@ -540,7 +540,8 @@ def test_the_whole_store_is_counted_once_before_the_server_forks(monkeypatch) ->
     process that read the whole in-memory store would get its own copy of it (800 MB more
     per process at 1M triples). Serving them afterwards reads no more than the labels of the classes
     the home page lists (a VALUES lookup)."""
-    from coopgraph.store import open_engine, project_sources
+    from coopgraph.graph.sources import project_sources
+    from coopgraph.store.opening import open_engine
     from coopgraph.web import create_app
 
     engine = open_engine("oxigraph", project_sources(ROOT), ROOT)
@@ -559,7 +560,8 @@ def test_the_whole_store_is_counted_once_before_the_server_forks(monkeypatch) ->
 def test_an_on_disk_store_is_not_opened_before_the_fork(tmp_path) -> None:
     """An on-disk store is opened lazily in each process that reads it (a RocksDB handle
     must not cross a fork): building the app counts nothing ahead for it."""
-    from coopgraph.store import open_engine, project_sources
+    from coopgraph.graph.sources import project_sources
+    from coopgraph.store.opening import open_engine
     from coopgraph.web import create_app
 
     engine = open_engine("oxigraph", project_sources(ROOT), ROOT, path=tmp_path / "store")

@@ -14,8 +14,9 @@ from types import ModuleType
 import pyoxigraph as ox
 import pytest
 
+from coopgraph.graph.sources import project_sources
 from coopgraph.load import build_dataset, load_shapes
-from coopgraph.store import open_engine, project_sources
+from coopgraph.store.opening import open_engine
 from coopgraph.validate import validate
 
 ROOT = Path(__file__).resolve().parents[1]

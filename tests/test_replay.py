@@ -9,7 +9,9 @@ from typing import Any
 import pytest
 from flask import Flask
 
-from coopgraph.store import Engine, open_engine, project_sources
+from coopgraph.graph.sources import project_sources
+from coopgraph.store.engine import Engine
+from coopgraph.store.opening import open_engine
 from coopgraph.web import create_app, replay
 from tests.conftest import ROOT
 

@@ -78,7 +78,8 @@ def test_after_a_long_job_a_worker_gives_its_freed_memory_back() -> None:
 BUILD = """
 import os, sys
 from coopgraph.sandbox import private_memory
-from coopgraph.store import file_sources, open_engine
+from coopgraph.graph.sources import file_sources
+from coopgraph.store.opening import open_engine
 from coopgraph.web import create_app
 from tests.test_sandbox import build_and_drop
 build_and_drop(300_000)

@@ -33,7 +33,9 @@ import pytest
 from flask import Flask, g
 
 from coopgraph.formats import DUMPS
-from coopgraph.store import Engine, open_engine, project_sources
+from coopgraph.graph.sources import project_sources
+from coopgraph.store.engine import Engine
+from coopgraph.store.opening import open_engine
 from coopgraph.web import create_app, replay, security
 from tests.conftest import CHROMIUM, ROOT, Server, chromium_context, start_server
 

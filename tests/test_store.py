@@ -15,15 +15,10 @@ import pytest
 from coopgraph import querytext, results
 from coopgraph.errors import CoopgraphError, ParseError, QueryError
 from coopgraph.formats import NQUADS, NTRIPLES, TRIG
-from coopgraph.store import (
-    STORE_META,
-    Engine,
-    QueryJob,
-    _ox_plain,  # noqa: PLC2701 (the reference mapping)
-    file_sources,
-    open_engine,
-    project_sources,
-)
+from coopgraph.graph.sources import file_sources, project_sources
+from coopgraph.store.engine import Engine, QueryJob
+from coopgraph.store.opening import STORE_META, open_engine
+from coopgraph.store.oxigraph import _ox_plain  # noqa: PLC2701 (the reference mapping)
 
 COUNT = "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"
 SHARED = "<http://example.org/s> <http://example.org/p> <http://example.org/o>"

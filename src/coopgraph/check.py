@@ -55,8 +55,7 @@ from coopgraph.check_report import SCOPES, SEVERITIES, Check, CheckReport, Findi
 from coopgraph.errors import CoopgraphError, MissingFileError
 from coopgraph.load import ProjectDataset, build_dataset, load_files
 from coopgraph.project import GraphKind, find_root, relative
-from coopgraph.store import ox_to_rdflib, rdflib_to_ox
-from coopgraph.terms import short
+from coopgraph.terms import ox_to_rdflib, rdflib_to_ox, short
 
 _REQUIRED = ("id", "severity", "title", "description")
 _OPTIONAL = ("pitfalls", "robot", "scope", "rationale")

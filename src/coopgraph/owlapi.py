@@ -43,8 +43,8 @@ from rdflib import Graph
 from rdflib.namespace import OWL, RDF
 
 from coopgraph.errors import CoopgraphError, FormatError, MissingFileError
+from coopgraph.graph.sources import project_sources
 from coopgraph.project import find_root, ontology_files, relative
-from coopgraph.store import project_sources
 
 FORMATS = ("text", "tsv", "json")
 

@@ -1,8 +1,9 @@
 """The dataset a request names, in its text: its FROM clauses, and the protocol's
 ``using-graph-uri`` and ``using-named-graph-uri`` written into an update as USING clauses.
 
-Both run in a query worker (:func:`coopgraph.store.run_query`, :func:`~coopgraph.store.run_update`),
-under the deadline: reading FROM takes rdflib's full parser, slow on a long query.
+Both run in a query worker (:func:`~coopgraph.store.engine.run_query`,
+:func:`~coopgraph.store.engine.run_update`), under the deadline: reading FROM takes rdflib's
+full parser, slow on a long query.
 """
 
 from __future__ import annotations

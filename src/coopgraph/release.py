@@ -60,7 +60,7 @@ from coopgraph.release_version import (
     modules_of,
     parse_version,
 )
-from coopgraph.store import RdflibEngine
+from coopgraph.store.rdflib import RdflibEngine
 from coopgraph.terms import short
 from coopgraph.validate import ValidationReport, validate
 

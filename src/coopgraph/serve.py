@@ -18,9 +18,11 @@ from typing import Any
 from flask import Flask
 
 from coopgraph.errors import CoopgraphError
+from coopgraph.graph.sources import file_sources, project_sources
 from coopgraph.project import find_root, is_root
 from coopgraph.sandbox import limit_heaps
-from coopgraph.store import Engine, file_sources, open_engine, project_sources
+from coopgraph.store.engine import Engine
+from coopgraph.store.opening import open_engine
 from coopgraph.web import access, create_app
 
 YASGUI_BUILD = Path("node_modules") / "@zazuko" / "yasgui" / "build"

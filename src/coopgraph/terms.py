@@ -1,11 +1,13 @@
-"""How RDF terms are written in coopgraph's outputs (text tables, reports, JSON)."""
+"""How RDF terms are written in coopgraph's outputs (text tables, reports, JSON), and
+converted between rdflib and pyoxigraph."""
 
 from __future__ import annotations
 
 from typing import Any
 
+import pyoxigraph as ox
 from rdflib import BNode, Literal, URIRef
-from rdflib.namespace import NamespaceManager
+from rdflib.namespace import XSD, NamespaceManager
 from rdflib.term import Node
 
 
@@ -53,3 +55,32 @@ def term_json(node: Node) -> dict[str, Any]:
             out["datatype"] = str(node.datatype)
         return out
     raise TypeError(f"not an RDF term: {node!r}")
+
+
+def rdflib_to_ox(node: Node) -> ox.NamedNode | ox.BlankNode | ox.Literal:
+    """An rdflib term as an Oxigraph term (a blank node keeps its id)."""
+    if isinstance(node, URIRef):
+        return ox.NamedNode(str(node))
+    if isinstance(node, BNode):
+        return ox.BlankNode(str(node))
+    if isinstance(node, Literal):
+        if node.language:
+            return ox.Literal(str(node), language=node.language)
+        datatype = ox.NamedNode(str(node.datatype)) if node.datatype else None
+        return ox.Literal(str(node), datatype=datatype)
+    raise TypeError(f"not an RDF term: {node!r}")
+
+
+def ox_to_rdflib(term: Any) -> Node:
+    """An Oxigraph term as an rdflib term (a plain literal for ``xsd:string``)."""
+    if isinstance(term, ox.NamedNode):
+        return URIRef(term.value)
+    if isinstance(term, ox.BlankNode):
+        return BNode(term.value)
+    if isinstance(term, ox.Literal):
+        if term.language:
+            return Literal(term.value, lang=term.language)
+        if term.datatype.value == str(XSD.string):
+            return Literal(term.value)
+        return Literal(term.value, datatype=URIRef(term.datatype.value))
+    raise TypeError(f"not a term: {term!r}")

@@ -199,8 +199,8 @@ def validate_project(
     import pyoxigraph as ox
     import pyshacl_turbo
 
+    from coopgraph.graph.sources import project_sources, source_prefixes, store_with_sources
     from coopgraph.project import find_root, relative
-    from coopgraph.store import project_sources, source_prefixes, store_with_sources
 
     found = find_root(root or None)
     shapes = shapes if shapes is not None else load_shapes(found)
@@ -356,7 +356,7 @@ def _rdflib_turbo_pairs() -> bool:
 
 def _store_file_finder(store, shown: dict) -> FileFinder:
     """As :func:`_file_finder`, over the named graphs of an Oxigraph store."""
-    from coopgraph.store import rdflib_to_ox
+    from coopgraph.terms import rdflib_to_ox
 
     def term(node: Node | None):
         # Blank nodes are not shared between rdflib and the store: they match anything.

@@ -22,7 +22,7 @@ from rdflib.namespace import DCTERMS, RDF, RDFS, VOID, XSD
 
 from coopgraph import formats
 from coopgraph.namespace import COOP, FORMATS, ID_SPACE, SD
-from coopgraph.store import Engine
+from coopgraph.store.engine import Engine
 from coopgraph.web.state import ServerState
 from coopgraph.web.worker import reader
 

@@ -22,7 +22,7 @@ from rdflib import Graph, URIRef
 from rdflib.namespace import SKOS
 
 from coopgraph.docs import Documentation, Layout, build_docs, concept_anchor, scheme_name
-from coopgraph.store import Engine
+from coopgraph.store.engine import Engine
 from coopgraph.web.resources import Description
 from coopgraph.web.state import ServerState
 from coopgraph.web.worker import reader

@@ -32,7 +32,7 @@ from werkzeug.http import http_date, parse_accept_header, quote_etag
 
 from coopgraph import formats, querytext
 from coopgraph.errors import QueryError
-from coopgraph.store import QueryJob, QueryReply, UpdateJob
+from coopgraph.store.engine import QueryJob, QueryReply, UpdateJob
 from coopgraph.web import access, describe, media, replay, update_token
 from coopgraph.web.cache import digest
 from coopgraph.web.errors import ApiError

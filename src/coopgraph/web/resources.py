@@ -18,7 +18,7 @@ from rdflib.term import Node
 
 from coopgraph import formats
 from coopgraph.namespace import COOP
-from coopgraph.store import Engine
+from coopgraph.store.engine import Engine
 from coopgraph.web.worker import reader
 
 #: At most this many incoming links are listed (and returned in RDF) per resource.

@@ -1,6 +1,6 @@
 """What the web app holds: the engine, the query workers, the caches, the settings.
 
-The app is handed a ready :class:`~coopgraph.store.Engine`; it never parses data files, and
+The app is handed a ready :class:`~coopgraph.store.engine.Engine`; it never parses data files, and
 once its query workers run it never reads the engine itself: every read a request causes is
 a job for the pool (:meth:`ServerState.read`, :meth:`ServerState.query`), which runs it in a
 confined worker under the deadline and the memory limit (:mod:`coopgraph.web.worker`).
@@ -36,7 +36,7 @@ from coopgraph.sandbox import (
     SandboxError,
     WorkerDied,
 )
-from coopgraph.store import Engine, QueryReply
+from coopgraph.store.engine import Engine, QueryReply
 from coopgraph.web.cache import ByteCache, digest
 from coopgraph.web.errors import ApiError
 from coopgraph.web.worker import READERS, DumpJob, Failure, ReadJob, handler, prepare

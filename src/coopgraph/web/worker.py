@@ -9,7 +9,8 @@ memory limit, and none can reach the network or a file.
   :func:`reader` that takes the engine and plain arguments and returns a picklable value
   (rdflib terms, small dataclasses, bytes);
 - :class:`DumpJob`: a dump of the data, written to the file handed over with the job;
-- :class:`coopgraph.store.QueryJob` and :class:`coopgraph.store.UpdateJob`: from outside.
+- :class:`~coopgraph.store.engine.QueryJob` and :class:`~coopgraph.store.engine.UpdateJob`: from
+  outside.
 
 :func:`handler` builds the function a worker runs each job with; :func:`prepare` loads, in
 the zygote, the code the jobs will need (a confined worker cannot import from disk).
@@ -26,7 +27,7 @@ from rdflib import Dataset, Graph
 
 from coopgraph import formats, sandbox
 from coopgraph.errors import QueryError
-from coopgraph.store import Engine, QueryJob, UpdateJob, run_query, run_update
+from coopgraph.store.engine import Engine, QueryJob, UpdateJob, run_query, run_update
 
 #: The server's own reads, by name.
 READERS: dict[str, Callable[..., Any]] = {}

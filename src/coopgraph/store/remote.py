@@ -35,19 +35,11 @@ from rdflib.term import Node
 
 from coopgraph import formats, sandbox
 from coopgraph.errors import CoopgraphError, QueryError
-from coopgraph.store import (
-    _NAMED_COUNT,
-    UNION_FILL,
-    UNION_STRIP,
-    Engine,
-    OxigraphEngine,
-    QueryJob,
-    QueryReply,
-    Source,
-    check_graph_operations,
-    ox_reply,
-    ox_to_rdflib,
-)
+from coopgraph.graph.sources import Source
+from coopgraph.store.engine import Engine, QueryJob, QueryReply
+from coopgraph.store.oxigraph import NAMED_COUNT, UNION_FILL, UNION_STRIP, OxigraphEngine, ox_reply
+from coopgraph.store.updates import check_graph_operations
+from coopgraph.terms import ox_to_rdflib
 
 SELECT_TYPE = "application/sparql-results+json"
 _DIRECT_COUNT = (
@@ -278,7 +270,7 @@ class RemoteEngine(Engine):
         return sorted(row[0].value for row in rows if isinstance(row[0], ox.NamedNode))
 
     def __len__(self) -> int:
-        named = next(iter(self._solutions(_NAMED_COUNT)))[0]
+        named = next(iter(self._solutions(NAMED_COUNT)))[0]
         direct = next(iter(self._solutions(_DIRECT_COUNT)))[0]
         return int(named.value) + int(direct.value)
 
