@@ -35,9 +35,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, help="server processes (default: the setting)")
     args = parser.parse_args(argv)
 
-    from coopgraph import querytext
     from coopgraph import serve as serving
     from coopgraph.settings import resolve
+    from coopgraph.sparql import querytext
     from coopgraph.store.engine import QueryJob
 
     flags = {

@@ -63,8 +63,9 @@ def open_for_bench(name: str, root: Path, store_dir: Path | None) -> Any:
 
 def run_query(engine: Any, text: str) -> tuple[float, int]:
     """Evaluate ``text`` as a query worker does; (seconds, rows or triples)."""
-    from coopgraph import formats, results
-    from coopgraph.querytext import scan
+    from coopgraph import formats
+    from coopgraph.sparql import results
+    from coopgraph.sparql.querytext import scan
     from coopgraph.store.engine import QueryJob
 
     form = scan(text).form or "SELECT"
@@ -79,9 +80,9 @@ def measure_engine(name: str, root: Path, repeat: int, word: str, store_dir: Pat
     # Imported before the clock starts and before the memory baseline.
     from workload import mix
 
-    import coopgraph.querytext
-    import coopgraph.results
     import coopgraph.settings
+    import coopgraph.sparql.querytext
+    import coopgraph.sparql.results
     import coopgraph.store  # noqa: F401
 
     gc.collect()
@@ -123,8 +124,8 @@ def measure_validate(root: Path, validator: str) -> dict:
     """``coopgraph validate`` with ``validator``: pySHACL over rdflib's load of the
     project, or pyshacl-turbo over a native graph (its fast path, whose time includes parsing
     the files)."""
-    from coopgraph.load import build_dataset, load_shapes
-    from coopgraph.validate import validate, validate_project
+    from coopgraph.graph.load import build_dataset, load_shapes
+    from coopgraph.quality.validate import validate, validate_project
 
     shapes = load_shapes(root)
     if validator == "pyshacl-turbo":
@@ -148,7 +149,7 @@ def measure_validate(root: Path, validator: str) -> dict:
 
 
 def measure_reason(root: Path) -> dict:
-    from coopgraph.load import build_dataset
+    from coopgraph.graph.load import build_dataset
     from coopgraph.reason import reason
 
     started = time.perf_counter()

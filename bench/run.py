@@ -80,7 +80,7 @@ GOAL_VS_CEILING = 0.6  # ≥ 60 % of a Flask hello world under the same server
 
 def validators() -> tuple[tuple[str, ...], str]:
     """The SHACL engines to measure, and the one `coopgraph validate` runs (judged)."""
-    from coopgraph.validate import VALIDATORS, default_validator
+    from coopgraph.quality.validate import VALIDATORS, default_validator
 
     return VALIDATORS, default_validator()
 

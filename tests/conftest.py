@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from coopgraph.load import ProjectDataset, build_dataset
+from coopgraph.graph.load import ProjectDataset, build_dataset
 
 ROOT = Path(__file__).resolve().parents[1]
 

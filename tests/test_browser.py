@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from coopgraph.load import ProjectDataset
+from coopgraph.graph.load import ProjectDataset
 from tests.conftest import CHROMIUM, ROOT, Server, chromium_context
 
 if not CHROMIUM.is_file():

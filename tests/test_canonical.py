@@ -11,8 +11,9 @@ from rdflib import Graph, Literal, URIRef
 from rdflib.compare import isomorphic
 from rdflib.namespace import OWL, RDFS
 
-from coopgraph import canonical, owlapi
 from coopgraph.cli import cli
+from coopgraph.graph import canonical
+from coopgraph.quality import owlapi
 
 COOP = "https://w3id.org/coopgraph/ontology#"
 

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from rdflib import Graph
 
-from coopgraph.check import SCOPES, SEVERITIES, load_checks, read_check, run_checks
 from coopgraph.errors import CoopgraphError
+from coopgraph.quality.check import SCOPES, SEVERITIES, load_checks, read_check, run_checks
 
 FIXTURES = Path(__file__).parent / "checks"
 CHECKS = {c.id: c for c in load_checks()}

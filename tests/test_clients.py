@@ -4,7 +4,7 @@ SPARQLWrapper (every results format it knows, GET and both POSTs, CONSTRUCT as T
 RDF/XML and JSON-LD), rdflib's SPARQLStore (a Graph whose store is the endpoint), and HTTP
 as curl does it (``Accept: */*``, explicit ``Accept`` headers, and the curl command itself
 when it is installed) ask the competency questions of queries/competency/ and get what
-`coopgraph.load.build_dataset` answers locally (and what the CSV beside each question says).
+`coopgraph.graph.load.build_dataset` answers locally (and what the CSV beside each question says).
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ from SPARQLWrapper import (
     SPARQLWrapper,
 )
 
-from coopgraph.load import ProjectDataset
+from coopgraph.graph.load import ProjectDataset
 from tests.conftest import ROOT, Server
 
 # rdflib's JSON-LD parser uses its own deprecated ConjunctiveGraph; so does SPARQLWrapper.

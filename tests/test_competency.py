@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from coopgraph.load import build_dataset
+from coopgraph.graph.load import build_dataset
 
 ROOT = Path(__file__).resolve().parents[1]
 QUERIES = sorted((ROOT / "queries" / "competency").glob("*.rq"))

@@ -18,12 +18,12 @@ from rdflib import BNode, Graph, URIRef
 from rdflib.collection import Collection
 from rdflib.namespace import OWL, RDF
 
-from coopgraph import dl
 from coopgraph.cli import cli
 from coopgraph.errors import LayoutError
-from coopgraph.load import ProjectDataset, build_dataset
+from coopgraph.graph.load import ProjectDataset, build_dataset
+from coopgraph.graph.project import GraphKind
 from coopgraph.namespace import COOP
-from coopgraph.project import GraphKind
+from coopgraph.quality import dl
 
 FIXTURES = Path(__file__).parent / "dl"
 TOP = "AllDisjointClasses(coop:Agent, coop:Derivation, coop:Event, coop:Figure, "

@@ -14,10 +14,10 @@ from types import ModuleType
 import pyoxigraph as ox
 import pytest
 
+from coopgraph.graph.load import build_dataset, load_shapes
 from coopgraph.graph.sources import project_sources
-from coopgraph.load import build_dataset, load_shapes
+from coopgraph.quality.validate import validate
 from coopgraph.store.opening import open_engine
-from coopgraph.validate import validate
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "bench" / "generate.py"

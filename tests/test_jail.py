@@ -15,9 +15,9 @@ from pathlib import Path
 import pyoxigraph as ox
 import pytest
 
-from coopgraph import jail, sandbox
-from coopgraph.jail import Confinement
-from coopgraph.sandbox import DeadlineExceeded, JobFailed, MemoryExceeded, Pool
+from coopgraph.store import jail, sandbox
+from coopgraph.store.jail import Confinement
+from coopgraph.store.sandbox import DeadlineExceeded, JobFailed, MemoryExceeded, Pool
 from tests.conftest import Listener
 
 MB = 2**20

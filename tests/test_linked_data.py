@@ -29,7 +29,7 @@ from rdflib import Graph, Literal, URIRef
 from rdflib.compare import isomorphic
 from rdflib.namespace import PROV, RDF, RDFS, SKOS
 
-from coopgraph.load import ProjectDataset
+from coopgraph.graph.load import ProjectDataset
 from coopgraph.namespace import COOP
 from tests.conftest import ENGINES, ROOT, Server, start_engine_server, start_server
 

@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from coopgraph import owlapi
 from coopgraph.cli import cli
 from coopgraph.errors import MissingFileError
+from coopgraph.quality import owlapi
 
 FIXTURES = Path(__file__).parent / "owlapi"
 

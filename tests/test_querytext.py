@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 from werkzeug.datastructures import MIMEAccept
 
-from coopgraph import formats, querydataset, querytext
+from coopgraph import formats
 from coopgraph.errors import QueryError
+from coopgraph.sparql import querydataset, querytext
 from coopgraph.web import media
 
 DEEP = querytext.MAX_NESTING + 1

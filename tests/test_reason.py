@@ -8,11 +8,11 @@ import pytest
 from rdflib import Literal
 from rdflib.namespace import ORG, OWL, PROV, RDF
 
-from coopgraph.load import ProjectDataset, build_dataset, load_files, load_shapes
+from coopgraph.graph.load import ProjectDataset, build_dataset, load_files, load_shapes
+from coopgraph.graph.project import GraphKind
 from coopgraph.namespace import COOP, ID, INFERRED_GRAPH
-from coopgraph.project import GraphKind
+from coopgraph.quality.validate import validate
 from coopgraph.reason import Reasoning, reason
-from coopgraph.validate import validate
 
 INTERPOL = ID["org/interpol"]
 UN = ID["org/united-nations"]

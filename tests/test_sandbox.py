@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
-from coopgraph import sandbox
-from coopgraph.sandbox import Pool, private_memory
+from coopgraph.store import sandbox
+from coopgraph.store.sandbox import Pool, private_memory
 from tests.conftest import ROOT
 
 MB = 2**20
@@ -77,7 +77,7 @@ def test_after_a_long_job_a_worker_gives_its_freed_memory_back() -> None:
 
 BUILD = """
 import os, sys
-from coopgraph.sandbox import private_memory
+from coopgraph.store.sandbox import private_memory
 from coopgraph.graph.sources import file_sources
 from coopgraph.store.opening import open_engine
 from coopgraph.web import create_app

@@ -10,7 +10,7 @@ Layout:
   comment saying what it shows.
 
 Every fixture is validated together with the ontology files and ``base.ttl``, through
-:func:`coopgraph.validate.validate`, as the ``coopgraph validate`` command does. A valid
+:func:`coopgraph.quality.validate.validate`, as the ``coopgraph validate`` command does. A valid
 fixture must give no result at all. An invalid fixture must give at least one result, and
 the ``sh:sourceShape`` of every result must be the shape named by its folder: no other
 shape may fire.
@@ -54,9 +54,9 @@ from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import RDF, SH
 from rdflib.term import Node
 
-from coopgraph.load import ProjectDataset, load_files, load_shapes
-from coopgraph.project import ontology_files
-from coopgraph.validate import ValidationReport, validate
+from coopgraph.graph.load import ProjectDataset, load_files, load_shapes
+from coopgraph.graph.project import ontology_files
+from coopgraph.quality.validate import ValidationReport, validate
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "shapes"

@@ -12,10 +12,10 @@ from pathlib import Path
 import pyoxigraph as ox
 import pytest
 
-from coopgraph import querytext, results
 from coopgraph.errors import CoopgraphError, ParseError, QueryError
 from coopgraph.formats import NQUADS, NTRIPLES, TRIG
 from coopgraph.graph.sources import file_sources, project_sources
+from coopgraph.sparql import querytext, results
 from coopgraph.store.engine import Engine, QueryJob
 from coopgraph.store.opening import STORE_META, open_engine
 from coopgraph.store.oxigraph import _ox_plain  # noqa: PLC2701 (the reference mapping)

@@ -21,10 +21,15 @@ from rdflib import Graph
 from rdflib.namespace import RDF
 
 from coopgraph.cli import cli
-from coopgraph.load import ProjectDataset, build_dataset, load_files
-from coopgraph.project import ontology_files, shape_files
+from coopgraph.graph.load import ProjectDataset, build_dataset, load_files
+from coopgraph.graph.project import ontology_files, shape_files
+from coopgraph.quality.validate import (
+    ValidationReport,
+    default_validator,
+    validate,
+    validate_project,
+)
 from coopgraph.terms import short
-from coopgraph.validate import ValidationReport, default_validator, validate, validate_project
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "shapes"
@@ -216,7 +221,7 @@ def test_the_shape_groups_hold_every_shape_that_has_focus_nodes():
     from rdflib import BNode, URIRef
     from rdflib.namespace import OWL, SH
 
-    from coopgraph.validate import _shape_groups
+    from coopgraph.quality.validate import _shape_groups
 
     targeted = {
         s
@@ -257,7 +262,7 @@ def test_the_fast_path_validates_an_rdflib_turbo_dataset_in_place():
     so `coopgraph validate` hands pyshacl-turbo a native dataset it reads without a copy."""
     import rdflib_turbo
 
-    from coopgraph import validate as module
+    from coopgraph.quality import validate as module
 
     assert module._rdflib_turbo_pairs()
     assert isinstance(module._native_graph(), rdflib_turbo.Dataset)
@@ -268,7 +273,7 @@ def test_without_rdflib_turbo_the_fast_path_reads_an_oxigraph_store(project, mon
     into an Oxigraph store instead, and the report is the same."""
     import pyoxigraph as ox
 
-    from coopgraph import validate as module
+    from coopgraph.quality import validate as module
 
     monkeypatch.setattr(module, "_rdflib_turbo_pairs", lambda: False)
     assert isinstance(module._native_graph(), ox.Store)
@@ -285,8 +290,8 @@ def test_without_rdflib_turbo_the_fast_path_reads_an_oxigraph_store(project, mon
 
 @pytest.mark.parametrize("pairs", [True, False], ids=["rdflib-turbo", "oxigraph"])
 def test_a_file_the_native_parser_rejects_is_reported_with_its_place(project, monkeypatch, pairs):
-    from coopgraph import validate as module
     from coopgraph.errors import ParseError
+    from coopgraph.quality import validate as module
 
     monkeypatch.setattr(module, "_rdflib_turbo_pairs", lambda: pairs)
     path = project / "data" / "002_04716fd2df2bc222.ttl"

@@ -16,18 +16,18 @@ from pathlib import Path
 import click
 
 from coopgraph import __version__, formats
-from coopgraph import query as query_mod
-from coopgraph import report as report_mod
-from coopgraph import stats as stats_mod
 from coopgraph.atomic import write_atomically
 from coopgraph.cli_publish import docs, release, serve
 from coopgraph.cli_session import EXIT_INVALID, Group, Session, load_progress, read_query
 from coopgraph.errors import FormatError
-from coopgraph.load import load_shapes
+from coopgraph.graph import stats as stats_mod
+from coopgraph.graph.load import load_shapes
+from coopgraph.quality import report as report_mod
+from coopgraph.quality.validate import default_validator, validate_project
+from coopgraph.quality.validate import validate as run_validation
 from coopgraph.reason import reason as run_reasoner
 from coopgraph.settings import SETTINGS, resolve
-from coopgraph.validate import default_validator, validate_project
-from coopgraph.validate import validate as run_validation
+from coopgraph.sparql import query as query_mod
 
 #: RDF formats ``coopgraph reason`` can write, and rdflib's names for them.
 RDF_FORMATS = {f.name: f.rdflib for f in formats.ALL}
@@ -196,7 +196,7 @@ def dl(session: Session, files: tuple[str, ...], explain: bool) -> None:
     unsatisfiable, it prints why: a minimal set of axioms that clash, each with its file.
     Exits 1 when the graph is inconsistent or a class is unsatisfiable.
     """
-    from coopgraph import dl as dl_mod
+    from coopgraph.quality import dl as dl_mod
 
     ds = session.load(session.settings())
     dl_mod.add_files(ds, files)
@@ -289,8 +289,8 @@ def check(
     declarations and uses count), and reports only what is about the FILEs; with --alone,
     checks the FILEs by themselves. Exits 1 when a finding is as severe as --fail-on.
     """
-    from coopgraph import check as check_mod
-    from coopgraph import check_report
+    from coopgraph.quality import check as check_mod
+    from coopgraph.quality import check_report
 
     settings = session.settings(check_format=fmt, check_fail_on=fail_on)
     fmt, fail_on = settings["check_format"], settings["check_fail_on"]
@@ -320,7 +320,7 @@ def owlapi(session: Session, files: tuple[str, ...], fmt: str) -> None:
     profile (ontology modules). Data files are loaded in the context of the ontology.
     Exits 1 on an ERROR.
     """
-    from coopgraph import owlapi as owlapi_mod
+    from coopgraph.quality import owlapi as owlapi_mod
 
     if fmt not in owlapi_mod.FORMATS:
         raise FormatError(fmt, owlapi_mod.FORMATS, "the OWL API report")
@@ -351,7 +351,7 @@ def format_(session: Session, files: tuple[str, ...], check_only: bool) -> None:
     same graph. Comments do not survive (keep explanations in rdfs:comment). Running it
     twice changes nothing the second time.
     """
-    from coopgraph import canonical
+    from coopgraph.graph import canonical
 
     settings = session.settings()
     root, paths = canonical.files_to_format(settings["root"] or None, files)

@@ -11,7 +11,7 @@ from typing import Any, NoReturn
 import click
 
 from coopgraph.errors import CoopgraphError, MissingFileError
-from coopgraph.load import ProjectDataset, build_dataset
+from coopgraph.graph.load import ProjectDataset, build_dataset
 from coopgraph.settings import resolve
 
 EXIT_INVALID = 1

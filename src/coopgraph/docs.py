@@ -40,9 +40,9 @@ from rdflib.term import Node
 
 from coopgraph.diagram import DiagramError, diagram_source, render_svg
 from coopgraph.errors import CoopgraphError
-from coopgraph.load import ProjectDataset
+from coopgraph.graph.load import ProjectDataset
+from coopgraph.graph.project import GraphKind
 from coopgraph.namespace import COOP, ID, ONTOLOGY_GRAPH
-from coopgraph.project import GraphKind
 from coopgraph.terms import short
 
 #: Called with a line of progress for a person.

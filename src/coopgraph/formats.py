@@ -4,7 +4,7 @@ dumps, releases, the CLI, the pages and both engines.
 Each :class:`RdfFormat` names a format once: its media type, the short names a client or a
 command line may use for it, its names in rdflib and pyoxigraph, its file suffixes, whether
 it keeps named graphs (a dataset format) and its IRI under ``http://www.w3.org/ns/formats/``.
-SPARQL results formats (JSON, XML, CSV, TSV) are :mod:`coopgraph.results`'s.
+SPARQL results formats (JSON, XML, CSV, TSV) are :mod:`coopgraph.sparql.results`'s.
 """
 
 from __future__ import annotations

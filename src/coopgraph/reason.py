@@ -29,9 +29,9 @@ from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.namespace import OWL, RDF, RDFS
 from rdflib.term import Node
 
-from coopgraph.load import ProjectDataset
+from coopgraph.graph.load import ProjectDataset
+from coopgraph.graph.project import GraphKind
 from coopgraph.namespace import INFERRED_GRAPH
-from coopgraph.project import GraphKind
 
 #: owlrl's namespace for the error messages it adds to the graph it expands.
 _OWLRL_ERRORS = "http://www.daml.org/2002/03/agents/agent-ont#"

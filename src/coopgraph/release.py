@@ -46,9 +46,10 @@ from coopgraph import formats
 from coopgraph.atomic import build_folder
 from coopgraph.changes import ChangeLog, compare
 from coopgraph.errors import CoopgraphError
-from coopgraph.load import ProjectDataset, build_dataset, load_shapes
+from coopgraph.graph.load import ProjectDataset, build_dataset, load_shapes
+from coopgraph.graph.project import ONTOLOGY_DIR, find_root, relative
 from coopgraph.namespace import INFERRED_GRAPH
-from coopgraph.project import ONTOLOGY_DIR, find_root, relative
+from coopgraph.quality.validate import ValidationReport, validate
 from coopgraph.reason import reason
 from coopgraph.release_version import (
     CATALOG,
@@ -62,7 +63,6 @@ from coopgraph.release_version import (
 )
 from coopgraph.store.rdflib import RdflibEngine
 from coopgraph.terms import short
-from coopgraph.validate import ValidationReport, validate
 
 #: Called with a line of progress for a person.
 Progress = Callable[[str], None]
@@ -239,7 +239,7 @@ def _count(n: int, what: str) -> str:
 
 
 def _refuse_check_errors(root: Path, version: str) -> None:
-    from coopgraph.check import run_checks
+    from coopgraph.quality.check import run_checks
 
     report = run_checks(root)
     if report.errors:

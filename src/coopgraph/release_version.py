@@ -14,9 +14,9 @@ from rdflib.namespace import OWL
 
 from coopgraph.atomic import write_atomically
 from coopgraph.errors import CoopgraphError
-from coopgraph.load import ProjectDataset
+from coopgraph.graph.load import ProjectDataset
+from coopgraph.graph.project import ONTOLOGY_DIR, GraphKind, relative
 from coopgraph.namespace import ONTOLOGY_GRAPH
-from coopgraph.project import ONTOLOGY_DIR, GraphKind, relative
 
 VERSION = re.compile(r"(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)")
 CATALOG = "catalog-v001.xml"

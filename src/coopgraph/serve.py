@@ -2,7 +2,7 @@
 
 In production mode the data is loaded once, in granian's main process; each server process
 is a fork of it and shares its memory, and starts its own query workers
-(:mod:`coopgraph.sandbox`) once it is forked, before it starts its threads. Requests reach
+(:mod:`coopgraph.store.sandbox`) once it is forked, before it starts its threads. Requests reach
 the app through :mod:`coopgraph.web.front`, which reads each one whole, under a deadline,
 before a thread runs it: slow or idle clients cost the server no thread.
 """
@@ -18,11 +18,11 @@ from typing import Any
 from flask import Flask
 
 from coopgraph.errors import CoopgraphError
+from coopgraph.graph.project import find_root, is_root
 from coopgraph.graph.sources import file_sources, project_sources
-from coopgraph.project import find_root, is_root
-from coopgraph.sandbox import limit_heaps
 from coopgraph.store.engine import Engine
 from coopgraph.store.opening import open_engine
+from coopgraph.store.sandbox import limit_heaps
 from coopgraph.web import access, create_app
 
 YASGUI_BUILD = Path("node_modules") / "@zazuko" / "yasgui" / "build"

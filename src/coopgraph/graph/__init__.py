@@ -1,1 +1,2 @@
-"""The graph as files: the sources the dataset is built from, and loading them."""
+"""The graph as files: the project's layout, Turtle parsed with positions, the sources the
+dataset is built from, the dataset itself, the canonical Turtle form, and counts."""

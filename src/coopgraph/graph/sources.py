@@ -17,10 +17,10 @@ from rdflib.namespace import OWL, RDF
 
 from coopgraph import formats
 from coopgraph.errors import CoopgraphError, LayoutError, MissingFileError, ParseError
-from coopgraph.load import ProjectDataset
+from coopgraph.graph.load import ProjectDataset
+from coopgraph.graph.project import data_files, find_root, ontology_files
+from coopgraph.graph.turtle import parse_turtle
 from coopgraph.namespace import GRAPH
-from coopgraph.project import data_files, find_root, ontology_files
-from coopgraph.turtle import parse_turtle
 
 
 @dataclass(frozen=True)
@@ -36,7 +36,7 @@ def project_sources(root: str | Path | None = None) -> list[Source]:
     """Return the project's ontology and data files with the graph each loads into.
 
     Raises:
-        MissingFileError, LayoutError, ParseError: as :func:`coopgraph.load.build_dataset`.
+        MissingFileError, LayoutError, ParseError: as :func:`coopgraph.graph.load.build_dataset`.
     """
     found = find_root(root)
     sources = [

@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from coopgraph import jail, results
 from coopgraph.errors import QueryError
+from coopgraph.sparql import results
+from coopgraph.store import jail
 from coopgraph.store.engine import QueryJob, QueryReply
 
 

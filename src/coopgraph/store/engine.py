@@ -6,7 +6,7 @@ query is the union of all of them) and answers:
 
 - :meth:`Engine.evaluate`: a SPARQL query from the outside, evaluated and written in the
   media type asked for, cut at the row cap. This runs inside a worker of the pool
-  (:mod:`coopgraph.sandbox`), so it may take as long as it likes: it is killed at its
+  (:mod:`coopgraph.store.sandbox`), so it may take as long as it likes: it is killed at its
   deadline. :func:`run_query` and :func:`run_update` are the workers' entry points.
 - :meth:`Engine.select` and :meth:`Engine.construct`: the server's own, bounded queries (for
   the resource pages, VoID, the home page), answered in process with rdflib terms.
@@ -26,7 +26,7 @@ from rdflib import Graph
 from rdflib.term import Node
 
 from coopgraph.errors import QueryError
-from coopgraph.querydataset import dataset_clause, with_using
+from coopgraph.sparql.querydataset import dataset_clause, with_using
 
 
 @dataclass(frozen=True)
@@ -35,7 +35,7 @@ class QueryJob:
 
     Attributes:
         query: The query text.
-        form: SELECT, ASK, CONSTRUCT or DESCRIBE (from :func:`coopgraph.querytext.scan`).
+        form: SELECT, ASK, CONSTRUCT or DESCRIBE (from :func:`coopgraph.sparql.querytext.scan`).
         media_type: The media type to write the result in.
         row_cap: At most this many rows (or triples) are written.
         default_graphs: The graphs whose merge is the default graph (from
@@ -156,7 +156,7 @@ class Engine(ABC):
         """Apply a SPARQL Update; relative IRIs in it resolve against ``base_iri``.
 
         It runs in a worker of the pool, on that worker's copy of the data (see
-        :meth:`coopgraph.sandbox.Pool.adopt`): a failure leaves the served data unchanged,
+        :meth:`coopgraph.store.sandbox.Pool.adopt`): a failure leaves the served data unchanged,
         however far the update got.
 
         Raises:
@@ -187,7 +187,7 @@ class Engine(ABC):
 
     def services(self) -> dict[str, Any]:
         """What the query workers must ask the server's process for (see
-        :func:`coopgraph.sandbox.call`): the remote store's HTTP requests."""
+        :func:`coopgraph.store.sandbox.call`): the remote store's HTTP requests."""
         return {}
 
     def describe(self) -> str:

@@ -17,9 +17,10 @@ import pyoxigraph as ox
 from rdflib import Graph
 from rdflib.term import Node
 
-from coopgraph import formats, results
+from coopgraph import formats
 from coopgraph.errors import QueryError
 from coopgraph.graph.sources import Source, ox_load, shown_path
+from coopgraph.sparql import results
 from coopgraph.store.answers import evaluation_error, row_size, select_reply, text_size
 from coopgraph.store.engine import Engine, QueryJob, QueryReply
 from coopgraph.store.updates import check_graph_operations

@@ -12,7 +12,7 @@ after loading), so that every store answers as the reference engine does, whethe
 it can make its default graph the union itself, and whether or not its union is a set.
 
 Queries run in the sandbox workers like any other, and those workers cannot open a
-connection (:mod:`coopgraph.jail`): a worker hands each request to the server's process
+connection (:mod:`coopgraph.store.jail`): a worker hands each request to the server's process
 (the pool's :data:`BROKER` service), which sends it to the configured endpoint, the only
 one it knows, waits at most until the job's deadline, and reads a bounded answer. The store
 evaluates the query itself: what it does with SERVICE or FROM is its own configuration
@@ -33,9 +33,10 @@ import requests
 from rdflib import Graph
 from rdflib.term import Node
 
-from coopgraph import formats, sandbox
+from coopgraph import formats
 from coopgraph.errors import CoopgraphError, QueryError
 from coopgraph.graph.sources import Source
+from coopgraph.store import sandbox
 from coopgraph.store.engine import Engine, QueryJob, QueryReply
 from coopgraph.store.oxigraph import NAMED_COUNT, UNION_FILL, UNION_STRIP, OxigraphEngine, ox_reply
 from coopgraph.store.updates import check_graph_operations
@@ -108,8 +109,8 @@ class RemoteEngine(Engine):
         """Send a request to one of the store's endpoints (``which``: ``query_url``,
         ``update_url`` or ``store_url``) and return the body of its answer.
 
-        In a query worker, which cannot open a connection (:mod:`coopgraph.jail`), the
-        request is handed to the server's process (:func:`coopgraph.sandbox.call`), which
+        In a query worker, which cannot open a connection (:mod:`coopgraph.store.jail`), the
+        request is handed to the server's process (:func:`coopgraph.store.sandbox.call`), which
         sends it to that endpoint and nowhere else.
         """
         if sandbox.in_worker():
@@ -317,7 +318,7 @@ def _read_at_most(response: requests.Response, most: int, url: str) -> bytes:
     return b"".join(chunks)
 
 
-#: The pool's service (:func:`coopgraph.sandbox.call`) through which workers reach the store.
+#: The pool's service (:func:`coopgraph.store.sandbox.call`) through which workers reach the store.
 BROKER = "remote-store"
 
 

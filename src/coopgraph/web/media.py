@@ -12,8 +12,9 @@ from collections.abc import Sequence
 
 from werkzeug.datastructures import MIMEAccept
 
-from coopgraph import formats, results
+from coopgraph import formats
 from coopgraph.errors import CoopgraphError
+from coopgraph.sparql import results
 
 HTML = "text/html"
 

@@ -5,9 +5,9 @@ GET, by POST ``application/x-www-form-urlencoded``, or by POST ``application/spa
 ``default-graph-uri`` and ``named-graph-uri`` set the dataset. GET without a query returns
 the service description (or, to a browser, the query editor).
 
-Before a query reaches the engine it is read by :mod:`coopgraph.querytext`: SERVICE and
+Before a query reaches the engine it is read by :mod:`coopgraph.sparql.querytext`: SERVICE and
 LOAD are refused with their position (an early message: the query workers cannot reach the
-network or a file whatever the text says, see :mod:`coopgraph.jail`), and an update sent
+network or a file whatever the text says, see :mod:`coopgraph.store.jail`), and an update sent
 here is refused. The query then runs in a confined query worker, under the deadline and the
 memory limit; the worker reads its FROM and FROM NAMED clauses, and refuses any graph, named
 there or by the protocol's parameters, that is not one of the dataset's. Its answer is cut
@@ -30,8 +30,9 @@ from flask import Blueprint, Response, current_app, render_template, request
 from werkzeug.datastructures import MIMEAccept
 from werkzeug.http import http_date, parse_accept_header, quote_etag
 
-from coopgraph import formats, querytext
+from coopgraph import formats
 from coopgraph.errors import QueryError
+from coopgraph.sparql import querytext
 from coopgraph.store.engine import QueryJob, QueryReply, UpdateJob
 from coopgraph.web import access, describe, media, replay, update_token
 from coopgraph.web.cache import digest

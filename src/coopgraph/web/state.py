@@ -7,7 +7,7 @@ confined worker under the deadline and the memory limit (:mod:`coopgraph.web.wor
 
 An update (the one way the data changes while serving) runs in a worker of its own; when it
 succeeds, that worker's copy of the data becomes what every later job reads
-(:meth:`coopgraph.sandbox.Pool.adopt`), and the caches are emptied. Queries that arrive
+(:meth:`coopgraph.store.sandbox.Pool.adopt`), and the caches are emptied. Queries that arrive
 meanwhile are answered from the data as it was.
 """
 
@@ -25,8 +25,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from coopgraph import jail
-from coopgraph.sandbox import (
+from coopgraph.store import jail
+from coopgraph.store.engine import Engine, QueryReply
+from coopgraph.store.sandbox import (
     DeadlineExceeded,
     JobFailed,
     MemoryExceeded,
@@ -36,7 +37,6 @@ from coopgraph.sandbox import (
     SandboxError,
     WorkerDied,
 )
-from coopgraph.store.engine import Engine, QueryReply
 from coopgraph.web.cache import ByteCache, digest
 from coopgraph.web.errors import ApiError
 from coopgraph.web.worker import READERS, DumpJob, Failure, ReadJob, handler, prepare

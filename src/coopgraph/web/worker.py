@@ -2,7 +2,7 @@
 
 The web process never evaluates anything on the engine while it serves: outside queries,
 updates, and the server's own reads for its pages and figures are all jobs for the pool of
-confined workers (:mod:`coopgraph.sandbox`), so that each runs under the deadline and the
+confined workers (:mod:`coopgraph.store.sandbox`), so that each runs under the deadline and the
 memory limit, and none can reach the network or a file.
 
 - :class:`ReadJob`: one of the server's own reads, by name: a function registered with
@@ -25,8 +25,9 @@ from typing import Any
 
 from rdflib import Dataset, Graph
 
-from coopgraph import formats, sandbox
+from coopgraph import formats
 from coopgraph.errors import QueryError
+from coopgraph.store import sandbox
 from coopgraph.store.engine import Engine, QueryJob, UpdateJob, run_query, run_update
 
 #: The server's own reads, by name.
@@ -106,7 +107,7 @@ def prepare(engine: Engine) -> Callable[[], None]:
     that each module, parser and writer they use is loaded (and shared) already."""
 
     def run() -> None:
-        from coopgraph import querydataset, querytext, results
+        from coopgraph.sparql import querydataset, querytext, results
 
         handle = handler(engine)
         for text in _WARM_UP:

@@ -9,7 +9,7 @@ full parser, slow on a long query.
 from __future__ import annotations
 
 from coopgraph.errors import QueryError
-from coopgraph.querytext import position_of, tokens
+from coopgraph.sparql.querytext import position_of, tokens
 
 
 def dataset_clause(text: str, base: str | None = None) -> tuple[list[str], list[str]]:
@@ -19,7 +19,7 @@ def dataset_clause(text: str, base: str | None = None) -> tuple[list[str], list[
     Raises:
         QueryError: when the query does not parse.
     """
-    from coopgraph.query import parse_query  # rdflib's parser: slow, so only when needed
+    from coopgraph.sparql.query import parse_query  # rdflib's parser: slow, so only when needed
 
     parsed = parse_query(text, base)
     default: list[str] = []

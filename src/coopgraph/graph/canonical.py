@@ -54,8 +54,8 @@ from rdflib.plugins.serializers.longturtle import LongTurtleSerializer
 from rdflib.term import Node
 
 from coopgraph.errors import CoopgraphError
-from coopgraph.project import data_files, find_root, ontology_files, relative, shape_files
-from coopgraph.turtle import parse_turtle
+from coopgraph.graph.project import data_files, find_root, ontology_files, relative, shape_files
+from coopgraph.graph.turtle import parse_turtle
 
 _ID = "https://w3id.org/coopgraph/id/"
 #: The project's prefixes: every file is written with these, where it uses their namespace.

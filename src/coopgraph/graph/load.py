@@ -1,10 +1,10 @@
 """Load the ontology and data files into one rdflib Dataset, one named graph per file.
 
-The graph names follow the layout rules in :mod:`coopgraph.project`. The result keeps,
+The graph names follow the layout rules in :mod:`coopgraph.graph.project`. The result keeps,
 in :attr:`ProjectDataset.files`, which file each graph came from, so that later stages
 (validation reports, resource pages) can name the file a node comes from.
 
-Parse errors name the file, the line and the column (see :mod:`coopgraph.turtle`).
+Parse errors name the file, the line and the column (see :mod:`coopgraph.graph.turtle`).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from rdflib import Dataset, Graph, URIRef
 from rdflib.namespace import OWL, RDF
 
 from coopgraph.errors import LayoutError, MissingFileError
-from coopgraph.project import (
+from coopgraph.graph.project import (
     DATA_DIR,
     ONTOLOGY_DIR,
     DataFile,
@@ -29,7 +29,7 @@ from coopgraph.project import (
     relative,
     shape_files,
 )
-from coopgraph.turtle import parse_turtle
+from coopgraph.graph.turtle import parse_turtle
 
 #: Called after each file is parsed: (files done, files in all, the file, seconds so far).
 Progress = Callable[[int, int, Path, float], None]
@@ -102,7 +102,7 @@ def build_dataset(
     """Parse every ontology and data file of a project into its named graph.
 
     Args:
-        root: The project root; found with :func:`coopgraph.project.find_root` when empty.
+        root: The project root; found with :func:`coopgraph.graph.project.find_root` when empty.
         progress: Called after each file (for a progress report on long loads).
 
     Returns:

@@ -4,7 +4,7 @@ A project root is a folder holding ``ontology/`` and ``data/`` (and ``shapes/`` 
 validation). The rules, checked here and nowhere else:
 
 - ``ontology/*.ttl``: one ``owl:Ontology`` per file; its IRI names the file's graph
-  (found when the file is parsed, see :mod:`coopgraph.load`);
+  (found when the file is parsed, see :mod:`coopgraph.graph.load`);
 - ``data/<stem>.ttl``, when ``data/sources/<stem>.txt`` exists: the facts of that source,
   in graph :func:`coopgraph.namespace.source_graph` ``(stem)``;
 - ``data/reference/<name>.ttl``: reference data, in graph

@@ -58,8 +58,8 @@ from rdflib.namespace import OWL, RDF, RDFS, XSD, NamespaceManager
 from rdflib.term import Node
 
 from coopgraph.errors import LayoutError, MissingFileError, ReasonerError
-from coopgraph.load import ProjectDataset, load_files
-from coopgraph.project import GraphKind
+from coopgraph.graph.load import ProjectDataset, load_files
+from coopgraph.graph.project import GraphKind
 
 Triple = tuple[Node, Node, Node]
 T = TypeVar("T")

@@ -51,10 +51,10 @@ from rdflib import BNode, Literal, URIRef
 from rdflib.namespace import DC, DCTERMS, OWL, RDF, RDFS, SKOS, VANN, XSD, NamespaceManager
 from rdflib.term import Node
 
-from coopgraph.check_report import SCOPES, SEVERITIES, Check, CheckReport, Finding
 from coopgraph.errors import CoopgraphError, MissingFileError
-from coopgraph.load import ProjectDataset, build_dataset, load_files
-from coopgraph.project import GraphKind, find_root, relative
+from coopgraph.graph.load import ProjectDataset, build_dataset, load_files
+from coopgraph.graph.project import GraphKind, find_root, relative
+from coopgraph.quality.check_report import SCOPES, SEVERITIES, Check, CheckReport, Finding
 from coopgraph.terms import ox_to_rdflib, rdflib_to_ox, short
 
 _REQUIRED = ("id", "severity", "title", "description")
@@ -82,7 +82,7 @@ def load_checks() -> tuple[Check, ...]:
     Raises:
         CoopgraphError: for a check file whose header or query is wrong (a bug, not input).
     """
-    folder = resources.files("coopgraph") / "checks"
+    folder = resources.files("coopgraph.quality") / "checks"
     entries = sorted((e for e in folder.iterdir() if e.name.endswith(".rq")), key=lambda e: e.name)
     return tuple(read_check(e.name, e.read_text(encoding="utf-8")) for e in entries)
 
@@ -190,7 +190,7 @@ def run_checks(
 class _Run:
     """The store the checks read, and how findings are placed in files.
 
-    The files are parsed by :mod:`coopgraph.load` (its layout rules and its parse errors),
+    The files are parsed by :mod:`coopgraph.graph.load` (its layout rules and its parse errors),
     then copied into an in-memory Oxigraph store, one named graph per file: Oxigraph runs
     all the checks in a fraction of a second, where rdflib's engine takes seconds for the
     pairwise label checks (and, in rdflib 7.6, does not join sub-selects on a shared

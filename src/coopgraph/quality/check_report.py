@@ -1,5 +1,5 @@
 """What ``coopgraph check`` reports: the checks, their findings, and the report in text,
-TSV or JSON (:mod:`coopgraph.check` runs them)."""
+TSV or JSON (:mod:`coopgraph.quality.check` runs them)."""
 
 from __future__ import annotations
 

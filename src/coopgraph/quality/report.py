@@ -1,4 +1,4 @@
-"""Write a :class:`~coopgraph.validate.ValidationReport` as text, Turtle or JSON."""
+"""Write a :class:`~coopgraph.quality.validate.ValidationReport` as text, Turtle or JSON."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import json
 from itertools import groupby
 
 from coopgraph.errors import FormatError
+from coopgraph.quality.validate import ValidationReport, ValidationResult
 from coopgraph.terms import short, term_json
-from coopgraph.validate import ValidationReport, ValidationResult
 
 FORMATS = ("text", "turtle", "json")
 

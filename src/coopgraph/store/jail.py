@@ -24,7 +24,7 @@ cannot signal the processes around it.
 
 The filters stay for the life of the process and are inherited by its children; confining a
 process that is already confined does nothing, so a confined worker may fork others (see
-:mod:`coopgraph.sandbox`, where an update's worker becomes the next generation's zygote).
+:mod:`coopgraph.store.sandbox`, where an update's worker becomes the next generation's zygote).
 
 Linux only; :func:`support` says what this kernel offers. Without seccomp the endpoint does
 not start (see :func:`require`), unless confinement is explicitly switched off.

@@ -8,7 +8,7 @@ grammar defines them, section 19.8) and looks at the bare keywords:
 - the *form*: the first of SELECT, CONSTRUCT, DESCRIBE, ASK, or of the update operations;
 - ``SERVICE``, ``LOAD``: never allowed here, reported with their line and column;
 - ``FROM``: the query names its own dataset; the caller then parses it fully to check that
-  each graph is one of the dataset's (see :func:`coopgraph.querydataset.dataset_clause`);
+  each graph is one of the dataset's (see :func:`coopgraph.sparql.querydataset.dataset_clause`);
 - nesting: brackets (``(``, ``{``, ``[``) more than :data:`MAX_NESTING` deep, or a longer
   run of unary operators (``!``, ``-``, ``+``, ``^``). Both parsers recurse once per level,
   and a few thousand levels overflow the native stack of Oxigraph's (the process dies).

@@ -2,7 +2,7 @@
 
 Queries are parsed first (:func:`parse_query`), so that a syntax error is reported with
 its line and column in the query text before anything is evaluated. Evaluation happens in
-this process with the network guard of :mod:`coopgraph.safety` in place: no ``SERVICE``
+this process with the network guard of :mod:`coopgraph.sparql.guard` in place: no ``SERVICE``
 call, no ``FROM`` graph fetched from the web.
 
 SELECT and ASK results are written as an aligned table, CSV, TSV or SPARQL JSON
@@ -28,10 +28,10 @@ from rdflib.term import Node
 
 from coopgraph import formats
 from coopgraph.errors import FormatError, QueryError
-from coopgraph.load import ProjectDataset
-from coopgraph.safety import install_network_guard
+from coopgraph.graph.load import ProjectDataset
+from coopgraph.graph.turtle import position
+from coopgraph.sparql.guard import install_network_guard
 from coopgraph.terms import plain, term_json
-from coopgraph.turtle import position
 
 #: Formats for SELECT and ASK results.
 TABLE_FORMATS = ("table", "csv", "tsv", "json")

@@ -16,9 +16,9 @@ from rdflib import Graph, URIRef
 from rdflib.namespace import OWL, RDF
 
 from coopgraph.errors import FormatError
-from coopgraph.load import ProjectDataset
+from coopgraph.graph.load import ProjectDataset
+from coopgraph.graph.project import GraphKind
 from coopgraph.namespace import COOP
-from coopgraph.project import GraphKind
 from coopgraph.terms import short
 
 FORMATS = ("table", "json")

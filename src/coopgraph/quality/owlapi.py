@@ -43,8 +43,8 @@ from rdflib import Graph
 from rdflib.namespace import OWL, RDF
 
 from coopgraph.errors import CoopgraphError, FormatError, MissingFileError
+from coopgraph.graph.project import find_root, ontology_files, relative
 from coopgraph.graph.sources import project_sources
-from coopgraph.project import find_root, ontology_files, relative
 
 FORMATS = ("text", "tsv", "json")
 
@@ -194,7 +194,7 @@ def compiled(jars: Sequence[Path]) -> Path:
         MissingFileError: when ``javac`` (a JDK) is missing.
         CoopgraphError: when the program does not compile.
     """
-    source = (resources.files("coopgraph") / "java" / f"{PROGRAM}.java").read_bytes()
+    source = (resources.files("coopgraph.quality") / "java" / f"{PROGRAM}.java").read_bytes()
     key = hashlib.sha256(source)
     for jar in jars:
         stat = jar.stat()

@@ -8,7 +8,7 @@ about twice as fast as handing pyshacl an ontology graph to mix in.
 
 Nothing is fetched from the network: the graphs are passed as rdflib objects (pyshacl
 loads no URL), ``owl:imports`` are not followed, SHACL-JS is off, and SPARQL-based
-constraints run under :func:`coopgraph.safety.install_network_guard`.
+constraints run under :func:`coopgraph.sparql.guard.install_network_guard`.
 """
 
 from __future__ import annotations
@@ -30,10 +30,10 @@ from rdflib.namespace import OWL, RDF, RDFS, SH, NamespaceManager
 from rdflib.term import Node
 
 from coopgraph.errors import FormatError, ParseError
-from coopgraph.load import ProjectDataset, load_shapes
-from coopgraph.safety import install_network_guard
+from coopgraph.graph.load import ProjectDataset, load_shapes
+from coopgraph.graph.turtle import parse_turtle
+from coopgraph.sparql.guard import install_network_guard
 from coopgraph.terms import short
-from coopgraph.turtle import parse_turtle
 
 SEVERITY_ORDER = (SH.Violation, SH.Warning, SH.Info)
 
@@ -186,7 +186,7 @@ def validate_project(
     parsed again with rdflib, so that its error reads as everywhere else in coopgraph
     (file, line, column).
 
-    ``progress`` is called as files load, as by :func:`coopgraph.load.build_dataset`, and
+    ``progress`` is called as files load, as by :func:`coopgraph.graph.load.build_dataset`, and
     once more (with :data:`SHAPES_NAME`) when validation starts.
 
     The shapes are validated in groups on ``threads`` threads (default: the cores this
@@ -194,13 +194,13 @@ def validate_project(
     validates, and the groups' reports are merged into one (:func:`_merged_report`).
 
     Raises:
-        MissingFileError, LayoutError, ParseError: as :func:`coopgraph.load.build_dataset`.
+        MissingFileError, LayoutError, ParseError: as :func:`coopgraph.graph.load.build_dataset`.
     """
     import pyoxigraph as ox
     import pyshacl_turbo
 
+    from coopgraph.graph.project import find_root, relative
     from coopgraph.graph.sources import project_sources, source_prefixes, store_with_sources
-    from coopgraph.project import find_root, relative
 
     found = find_root(root or None)
     shapes = shapes if shapes is not None else load_shapes(found)

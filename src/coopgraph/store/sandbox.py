@@ -10,7 +10,7 @@ works is a separate process, killed when its deadline passes (see the measuremen
   small process that holds a copy-on-write image of everything loaded so far (the store)
   and does nothing but fork workers on request. Forking from the zygote, never from the
   multi-threaded web process, keeps the workers free of locks held by other threads.
-- Each worker confines itself (:mod:`coopgraph.jail`: no network, no files, a memory
+- Each worker confines itself (:mod:`coopgraph.store.jail`: no network, no files, a memory
   limit) before it reads its first job, then serves one job at a time over a socket pair:
   it receives a pickled job, runs the handler given at start, and sends back a pickled
   reply. While it runs, a job may ask the pool for a *service* the worker itself cannot
@@ -52,8 +52,8 @@ from functools import cache
 from multiprocessing.connection import Connection
 from typing import Any
 
-from coopgraph import jail
 from coopgraph.errors import CoopgraphError
+from coopgraph.store import jail
 
 Handler = Callable[[Any], Any]
 #: A service the pool offers to jobs: called in the pool's process with the job's payload
