@@ -3,7 +3,7 @@ benchmark only: granian with the RSGI interface and :class:`coopgraph.web.front.
 
     python bench/granian_hello.py [--host 127.0.0.1] [--port 8000] [--workers 2]
 
-The server is set up as :func:`coopgraph.serve.run_production` sets it up (the same
+The server is set up as :func:`coopgraph.web.serve.run_production` sets it up (the same
 granian options, the front with the same ``threads``, ``max_request_bytes``,
 ``body_timeout``, ``header_timeout`` and ``max_connections`` settings, ``COOPGRAPH_*`` in
 the environment applying), with two differences that only make it faster: there are no

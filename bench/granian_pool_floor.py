@@ -5,8 +5,8 @@ to the query-worker pool, without the SPARQL protocol's work.
         [--port 8000] [--workers 2]
 
 The app is the one ``coopgraph serve --production`` serves, built by
-:func:`coopgraph.serve.build_app` from the same settings (``COOPGRAPH_*`` in the environment
-apply) and served by :func:`coopgraph.serve.run_production` (granian, the front, the access
+:func:`coopgraph.web.serve.build_app` from the same settings (``COOPGRAPH_*`` in the environment
+apply) and served by :func:`coopgraph.web.serve.run_production` (granian, the front, the access
 log, confined query workers), with one route added in front of Flask: ``GET
 /floor?query=Q`` reads the query from the query string, runs it in a query worker as
 ``/sparql`` does (the same job, deadline and memory limit) and sends the worker's answer as
@@ -35,10 +35,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, help="server processes (default: the setting)")
     args = parser.parse_args(argv)
 
-    from coopgraph import serve as serving
     from coopgraph.settings import resolve
     from coopgraph.sparql import querytext
     from coopgraph.store.engine import QueryJob
+    from coopgraph.web import serve as serving
 
     flags = {
         "root": args.root,

@@ -5,7 +5,7 @@
 
 ``coopgraph serve --production`` now runs granian and coopgraph's front
 (:mod:`coopgraph.web.front`); this launcher serves the same app, built by
-:func:`coopgraph.serve.build_app` from the same settings (``COOPGRAPH_*`` in the environment
+:func:`coopgraph.web.serve.build_app` from the same settings (``COOPGRAPH_*`` in the environment
 apply, as for ``coopgraph serve``), the way the production mode did under gunicorn: loaded
 once in the master (preloaded), forked into ``workers`` gthread workers of ``threads``
 threads, each starting its own query workers once forked (``post_worker_init``) and
@@ -78,9 +78,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, help="gunicorn processes (default: the setting)")
     args = parser.parse_args(argv)
 
-    from coopgraph.serve import build_app
     from coopgraph.settings import resolve
     from coopgraph.web import access, update_token
+    from coopgraph.web.serve import build_app
 
     flags = {
         "root": args.root,

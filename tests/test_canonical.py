@@ -11,7 +11,7 @@ from rdflib import Graph, Literal, URIRef
 from rdflib.compare import isomorphic
 from rdflib.namespace import OWL, RDFS
 
-from coopgraph.cli import cli
+from coopgraph.cli.main import cli
 from coopgraph.graph import canonical
 from coopgraph.quality import owlapi
 

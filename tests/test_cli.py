@@ -15,7 +15,7 @@ from click.testing import CliRunner, Result
 from rdflib import Graph
 from rdflib.namespace import SH
 
-from coopgraph.cli import cli
+from coopgraph.cli.main import cli
 from coopgraph.namespace import COOP, INFERRED_GRAPH
 
 CQ03 = "queries/competency/cq03-signatories-of-the-unodc-interpol-arrangement.rq"

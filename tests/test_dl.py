@@ -18,7 +18,7 @@ from rdflib import BNode, Graph, URIRef
 from rdflib.collection import Collection
 from rdflib.namespace import OWL, RDF
 
-from coopgraph.cli import cli
+from coopgraph.cli.main import cli
 from coopgraph.errors import LayoutError
 from coopgraph.graph.load import ProjectDataset, build_dataset
 from coopgraph.graph.project import GraphKind

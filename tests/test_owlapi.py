@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from coopgraph.cli import cli
+from coopgraph.cli.main import cli
 from coopgraph.errors import MissingFileError
 from coopgraph.quality import owlapi
 

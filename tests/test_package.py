@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 import coopgraph.namespace
 import coopgraph.terms
-from coopgraph.cli import cli
+from coopgraph.cli.main import cli
 from coopgraph.errors import SettingError
 from coopgraph.namespace import COOP
 from coopgraph.settings import SETTINGS, resolve

@@ -315,7 +315,7 @@ def test_a_shape_failure_refuses_the_release_and_writes_nothing(project: Path) -
 def test_a_check_error_refuses_the_release_and_writes_nothing(
     project: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from coopgraph.cli import cli
+    from coopgraph.cli.main import cli
     from coopgraph.quality import check
 
     def run_checks(root: Path) -> SimpleNamespace:

@@ -20,7 +20,7 @@ from click.testing import CliRunner
 from rdflib import Graph
 from rdflib.namespace import RDF
 
-from coopgraph.cli import cli
+from coopgraph.cli.main import cli
 from coopgraph.graph.load import ProjectDataset, build_dataset, load_files
 from coopgraph.graph.project import ontology_files, shape_files
 from coopgraph.quality.validate import (

@@ -1,6 +1,6 @@
 """Run the command line as ``python -m coopgraph``."""
 
-from coopgraph.cli import cli
+from coopgraph.cli.main import cli
 
 if __name__ == "__main__":
     cli(prog_name="coopgraph")

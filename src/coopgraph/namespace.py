@@ -158,6 +158,8 @@ class COOP(DefinedNamespace):
 # fmt: on
 # --- END GENERATED ---
 
+#: The IRI every coopgraph IRI starts with; the site's pages are served at the same paths.
+BASE = "https://w3id.org/coopgraph/"
 #: Instances: ``ID["{kind}/{slug}"]``, e.g. ``ID["org/interpol"]``.
 ID = Namespace("https://w3id.org/coopgraph/id/")
 #: Source documents, and the named graphs holding each source's facts.

@@ -18,10 +18,12 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 
 from rdflib import BNode, Graph, Literal, URIRef
-from rdflib.namespace import DCTERMS, RDF, RDFS, VOID, XSD
+from rdflib.namespace import RDF, RDFS, VOID, XSD
 
 from coopgraph import formats
-from coopgraph.namespace import COOP, FORMATS, ID_SPACE, SD
+from coopgraph.namespace import FORMATS, SD
+from coopgraph.publish import void
+from coopgraph.publish.void import COUNTS, DatasetFigures
 from coopgraph.store.engine import Engine
 from coopgraph.web.state import ServerState
 from coopgraph.web.worker import reader
@@ -99,56 +101,8 @@ def quads(engine: Engine) -> int:
     return len(engine)
 
 
-@reader
-def triples_per_graph(engine: Engine) -> dict[str, int]:
-    rows = engine.select("SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g")
-    return {str(r["g"]): int(r["n"]) for r in rows}
-
-
-@reader
-def union_statistics(engine: Engine) -> dict[str, int]:
-    # Every engine's default graph is a set (the union of the named graphs, each triple
-    # once), so the triples need no DISTINCT of their own.
-    row = engine.select(
-        """SELECT (COUNT(*) AS ?triples) (COUNT(DISTINCT ?s) AS ?subjects)
-                  (COUNT(DISTINCT ?o) AS ?objects) (COUNT(DISTINCT ?p) AS ?properties)
-           WHERE { ?s ?p ?o }"""
-    )[0]
-    entities = engine.select(
-        f"""SELECT (COUNT(DISTINCT ?s) AS ?n) WHERE {{
-              ?s ?p ?o FILTER(isIRI(?s) && STRSTARTS(STR(?s), "{ID_SPACE}")) }}"""
-    )[0]
-    classes = engine.select("SELECT (COUNT(DISTINCT ?c) AS ?n) WHERE { ?x a ?c }")[0]
-    found = {k: int(v) for k, v in row.items()}
-    found["entities"] = int(entities["n"])
-    found["classes"] = int(classes["n"])
-    return found
-
-
-@reader
-def instances_per_class(engine: Engine) -> list[tuple[URIRef, int]]:
-    rows = engine.select(
-        "SELECT ?c (COUNT(DISTINCT ?x) AS ?n) WHERE { ?x a ?c } GROUP BY ?c ORDER BY DESC(?n) ?c"
-    )
-    return [(URIRef(str(r["c"])), int(r["n"])) for r in rows]
-
-
-@reader
-def triples_per_property(engine: Engine) -> list[tuple[URIRef, int]]:
-    rows = engine.select(
-        "SELECT ?p (COUNT(*) AS ?n) WHERE { ?s ?p ?o } GROUP BY ?p ORDER BY DESC(?n) ?p"
-    )
-    return [(URIRef(str(r["p"])), int(r["n"])) for r in rows]
-
-
-@reader
-def source_labels(engine: Engine) -> dict[str, str]:
-    rows = engine.select(
-        f"""SELECT ?d ?label WHERE {{ ?d a <{COOP.SourceDocument}> .
-            OPTIONAL {{ ?d <{RDFS.label}> ?label }} }}"""
-    )
-    return {str(r["d"]): str(r.get("label", r["d"])) for r in rows}
-
+for _count in COUNTS:
+    reader(_count)
 
 #: The figures :func:`warm` computes.
 WARMED = (
@@ -199,70 +153,19 @@ def service_graph(st: ServerState, endpoint: str) -> Graph:
     return graph
 
 
+def figures(st: ServerState) -> DatasetFigures:
+    """The counts VoID gives, from the figures this server computed once."""
+    return DatasetFigures(
+        statistics=statistics(st),
+        classes=class_partitions(st),
+        properties=property_partitions(st),
+        graph_sizes=graph_sizes(st),
+        sources=source_titles(st),
+        files=dict(st.engine.files),
+    )
+
+
 def void_graph(st: ServerState, base: str) -> Graph:
     """The VoID description of the dataset served at ``base`` (ending in ``/``)."""
-    graph = Graph()
-    graph.bind("void", VOID)
-    graph.bind("dcterms", DCTERMS)
-    graph.bind("coop", COOP)
-    dataset = URIRef(base + ".well-known/void#coopgraph")
-    add = graph.add
-    add((dataset, RDF.type, VOID.Dataset))
-    add((dataset, DCTERMS.title, Literal("coopgraph", lang="en")))
-    add(
-        (
-            dataset,
-            DCTERMS.description,
-            Literal(
-                "A knowledge graph of international cooperation: organizations, the instruments "
-                "that bind them, who signed or approved them, the crime areas and goals they "
-                "serve, with the quoted evidence for every fact.",
-                lang="en",
-            ),
-        )
-    )
-    add((dataset, VOID.sparqlEndpoint, URIRef(base + "sparql")))
-    add((dataset, VOID.uriSpace, Literal(ID_SPACE)))
-    add((dataset, VOID.exampleResource, URIRef(ID_SPACE + "org/interpol")))
-    for file_name in formats.DUMPS:
-        add((dataset, VOID.dataDump, URIRef(base + "dumps/" + file_name)))
-    stats = statistics(st)
-    for key, prop in (
-        ("triples", VOID.triples),
-        ("entities", VOID.entities),
-        ("classes", VOID.classes),
-        ("properties", VOID.properties),
-        ("subjects", VOID.distinctSubjects),
-        ("objects", VOID.distinctObjects),
-    ):
-        add((dataset, prop, Literal(stats[key], datatype=XSD.integer)))
-    for vocabulary in (
-        "https://w3id.org/coopgraph/ontology#",
-        "http://www.w3.org/ns/prov#",
-        "http://www.w3.org/2004/02/skos/core#",
-        "http://purl.org/dc/terms/",
-    ):
-        add((dataset, VOID.vocabulary, URIRef(vocabulary)))
-    for cls, count in class_partitions(st):
-        part = BNode()
-        add((dataset, VOID.classPartition, part))
-        add((part, VOID["class"], cls))
-        add((part, VOID.entities, Literal(count, datatype=XSD.integer)))
-    for prop, count in property_partitions(st):
-        part = BNode()
-        add((dataset, VOID.propertyPartition, part))
-        add((part, VOID.property, prop))
-        add((part, VOID.triples, Literal(count, datatype=XSD.integer)))
-    sources = source_titles(st)
-    for name, size in sorted(graph_sizes(st).items()):
-        subset = URIRef(name)
-        add((dataset, VOID.subset, subset))
-        add((subset, RDF.type, VOID.Dataset))
-        add((subset, VOID.triples, Literal(size, datatype=XSD.integer)))
-        if name in sources:
-            add((subset, DCTERMS.source, URIRef(name)))
-            add((subset, DCTERMS.title, Literal(f"Facts from: {sources[name]}", lang="en")))
-        file_name = st.engine.files.get(name)
-        if file_name:
-            add((subset, RDFS.comment, Literal(f"loaded from {file_name}", lang="en")))
-    return graph
+    dumps = [base + "dumps/" + name for name in formats.DUMPS]
+    return void.void_graph(figures(st), base, dumps)

@@ -1,6 +1,6 @@
 """The ontology's documentation, as the site serves it to browsers.
 
-The pages are those of ``coopgraph docs`` (:mod:`coopgraph.docs`: pyLODE's OntPub page of
+The pages are those of ``coopgraph docs`` (:mod:`coopgraph.publish.docs`: pyLODE's OntPub page of
 the ontology modules, a VocPub page per concept scheme, the class diagram), built from the
 store's own graphs the first time they are asked for and kept until the data changes.
 
@@ -21,7 +21,8 @@ import threading
 from rdflib import Graph, URIRef
 from rdflib.namespace import SKOS
 
-from coopgraph.docs import Documentation, Layout, build_docs, concept_anchor, scheme_name
+from coopgraph.publish.docs import build_docs
+from coopgraph.publish.site import Documentation, Layout, concept_anchor, scheme_name
 from coopgraph.store.engine import Engine
 from coopgraph.web.resources import Description
 from coopgraph.web.state import ServerState

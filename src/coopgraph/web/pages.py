@@ -19,8 +19,8 @@ from flask import Blueprint, Response, abort, render_template, request, send_fro
 from rdflib import URIRef
 
 from coopgraph import formats
-from coopgraph.docs import Documentation, Page
-from coopgraph.namespace import COOP
+from coopgraph.namespace import BASE, COOP
+from coopgraph.publish.site import Documentation, Page
 from coopgraph.web import media, ontology_view, security
 from coopgraph.web.describe import class_partitions, graph_sizes, source_titles, statistics
 from coopgraph.web.errors import ApiError
@@ -28,8 +28,6 @@ from coopgraph.web.protocol import state
 from coopgraph.web.resources import add_source_text, is_safe_iri
 
 bp = Blueprint("pages", __name__)
-
-BASE = "https://w3id.org/coopgraph/"
 
 
 def local_url(iri: str) -> str:

@@ -9,10 +9,10 @@ A release holds, for integrators:
   the graphs (the endpoint's dumps, :data:`coopgraph.formats.DUMPS`);
 - ``coopgraph-inferred.ttl``: the OWL 2 RL closure (owlrl, :mod:`coopgraph.reason`), the
   inferred triples only;
-- ``void.ttl``: the VoID description (the endpoint's, :func:`coopgraph.web.describe.void_graph`,
+- ``void.ttl``: the VoID description (the endpoint's, :func:`coopgraph.publish.void.void_graph`,
   with the release's own files as its dumps and its version);
 - ``CHANGES.md``: what changed since the previous release, grouped by resource
-  (:mod:`coopgraph.changes`);
+  (:mod:`coopgraph.publish.changes`);
 - ``SHA256SUMS``: the checksums of all the above (``sha256sum -c SHA256SUMS``).
 
 The version: ``--version X.Y.Z``, by default the one the ontology states. It is written into
@@ -39,19 +39,18 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from rdflib import Dataset, Graph, Literal, URIRef
-from rdflib.namespace import OWL, VOID
+from rdflib import Dataset, Graph, Literal
+from rdflib.namespace import OWL, RDF, VOID
 
 from coopgraph import formats
 from coopgraph.atomic import build_folder
-from coopgraph.changes import ChangeLog, compare
 from coopgraph.errors import CoopgraphError
 from coopgraph.graph.load import ProjectDataset, build_dataset, load_shapes
 from coopgraph.graph.project import ONTOLOGY_DIR, find_root, relative
-from coopgraph.namespace import INFERRED_GRAPH
-from coopgraph.quality.validate import ValidationReport, validate
-from coopgraph.reason import reason
-from coopgraph.release_version import (
+from coopgraph.namespace import BASE, INFERRED_GRAPH
+from coopgraph.publish import void
+from coopgraph.publish.changes import ChangeLog, compare
+from coopgraph.publish.release_version import (
     CATALOG,
     VERSION,
     Module,
@@ -61,6 +60,8 @@ from coopgraph.release_version import (
     modules_of,
     parse_version,
 )
+from coopgraph.quality.validate import ValidationReport, validate
+from coopgraph.reason import reason
 from coopgraph.store.rdflib import RdflibEngine
 from coopgraph.terms import short
 
@@ -332,16 +333,8 @@ def _serialize(graph: Graph, fmt: str, ds: ProjectDataset) -> bytes:
 def _void(engine: RdflibEngine, version: str, dumps: list[str]) -> bytes:
     """The endpoint's VoID description of the released data, with the release's files as
     its dumps (relative IRIs: the files beside ``void.ttl``) and its version."""
-    from coopgraph.settings import resolve
-    from coopgraph.web.describe import void_graph
-    from coopgraph.web.pages import BASE
-    from coopgraph.web.state import ServerState
-
-    graph = void_graph(ServerState(engine, resolve({}, {}, {})), BASE)
-    dataset = next(graph.subjects(VOID.dataDump, None))
-    graph.remove((dataset, VOID.dataDump, None))
-    for name in dumps:
-        graph.add((dataset, VOID.dataDump, URIRef(name)))
+    graph = void.void_graph(void.DatasetFigures.of(engine), BASE, dumps)
+    dataset = next(graph.subjects(RDF.type, VOID.Dataset))
     graph.add((dataset, OWL.versionInfo, Literal(version)))
     graph.bind("owl", OWL)
     return graph.serialize(format="turtle", encoding="utf-8")

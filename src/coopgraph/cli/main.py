@@ -17,8 +17,8 @@ import click
 
 from coopgraph import __version__, formats
 from coopgraph.atomic import write_atomically
-from coopgraph.cli_publish import docs, release, serve
-from coopgraph.cli_session import EXIT_INVALID, Group, Session, load_progress, read_query
+from coopgraph.cli.publish import docs, release, serve
+from coopgraph.cli.session import EXIT_INVALID, Group, Session, load_progress, read_query
 from coopgraph.errors import FormatError
 from coopgraph.graph import stats as stats_mod
 from coopgraph.graph.load import load_shapes
@@ -375,5 +375,5 @@ def format_(session: Session, files: tuple[str, ...], check_only: bool) -> None:
     click.echo(f"coopgraph format: {len(changed)} of {total} files rewritten", err=True)
 
 
-for _command in (docs, release, serve):  # the publishing stage: cli_publish.py
+for _command in (docs, release, serve):  # the publishing stage: cli/publish.py
     cli.add_command(_command)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from coopgraph.cli_session import EXIT_INVALID, Session, fail, say
+from coopgraph.cli.session import EXIT_INVALID, Session, fail, say
 
 
 @click.command()
@@ -27,7 +27,7 @@ def docs(session: Session, output: Path | None) -> None:
     concepts). The folder is built beside its place and then swapped in, never half-written.
     Prints the path of index.html.
     """
-    from coopgraph import docs as docs_mod
+    from coopgraph.publish import docs as docs_mod
 
     settings = session.settings()
     ds = session.load(settings)
@@ -63,7 +63,7 @@ def release(session: Session, version: str | None, output: Path | None) -> None:
     new version (owl:versionIRI, owl:versionInfo): commit them with the release. Prints the
     release's folder.
     """
-    from coopgraph import release as release_mod
+    from coopgraph.publish import release as release_mod
 
     settings = session.settings()
     try:
@@ -121,7 +121,7 @@ def serve(
     named after it. The URL to open is printed once the server listens. SPARQL Update is
     enabled by a token in COOPGRAPH_UPDATE_TOKEN or in the file --update-token-file names.
     """
-    from coopgraph import serve as serving
+    from coopgraph.web import serve as serving
     from coopgraph.web.access import HostPolicy
     from coopgraph.web.update_token import resolve_update_token
 

@@ -1,7 +1,8 @@
 """pyLODE's OntPub and VocPub profiles, with what coopgraph's documentation adds to them.
 
-Import it only through :mod:`coopgraph.docs` (inside :func:`coopgraph.docs.pylode_running`):
-importing pyLODE 3.3 configures the root logger.
+Import it only through :mod:`coopgraph.publish.docs` (inside
+:func:`coopgraph.publish.docs.pylode_running`): importing pyLODE 3.3 configures the root
+logger.
 
 Added to pyLODE's pages, in pyLODE's own markup:
 
@@ -47,7 +48,7 @@ from pylode.profiles import ontpub, vocpub
 from rdflib import Graph, URIRef
 from rdflib.namespace import DCTERMS, OWL
 
-from coopgraph.docs import Concept, Layout, Link, Page, Scheme, label_of, text_of
+from coopgraph.publish.site import Concept, Layout, Link, Page, Scheme, label_of, text_of
 
 # pyLODE reads its background ontologies (the labels of RDF, OWL, SKOS, PROV... terms) from
 # its pickles for every page it makes: more than half of the time of a build. They are
