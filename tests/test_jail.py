@@ -15,9 +15,10 @@ from pathlib import Path
 import pyoxigraph as ox
 import pytest
 
-from coopgraph.store import jail, sandbox
+from coopgraph.store import jail, processes
+from coopgraph.store.errors import DeadlineExceeded, JobFailed, MemoryExceeded, ReplyTooLarge
 from coopgraph.store.jail import Confinement
-from coopgraph.store.sandbox import DeadlineExceeded, JobFailed, MemoryExceeded, Pool
+from coopgraph.store.sandbox import Pool
 from tests.conftest import Listener
 
 MB = 2**20
@@ -171,12 +172,12 @@ def test_the_deadline_kills_and_replaces_a_worker() -> None:
         with pytest.raises(DeadlineExceeded):
             pool.run(30, 0.5)
         assert time.monotonic() - started < 5
-        assert sandbox.wait_gone(before, 5)
+        assert processes.wait_gone(before, 5)
         assert pool.run(0.01, 5) == 0.01
 
 
 def ask_service(payload: str) -> str:
-    return sandbox.call("echo", payload)
+    return processes.call("echo", payload)
 
 
 def test_a_confined_job_reaches_only_the_services_the_pool_offers() -> None:
@@ -189,7 +190,7 @@ def test_a_confined_job_reaches_only_the_services_the_pool_offers() -> None:
 
 
 def write_to_given_fd(text: str) -> int:
-    (fd,) = sandbox.received_fds()
+    (fd,) = processes.received_fds()
     return os.write(fd, text.encode())
 
 
@@ -204,7 +205,7 @@ def test_a_job_writes_to_a_file_it_was_handed(tmp_path: Path) -> None:
 def test_a_reply_larger_than_allowed_is_refused() -> None:
     with Pool(bytes, workers=1, max_reply=1000) as pool:
         assert pool.run(10, 10) == bytes(10)
-        with pytest.raises(sandbox.ReplyTooLarge):
+        with pytest.raises(ReplyTooLarge):
             pool.run(5000, 10)
         assert pool.run(10, 10) == bytes(10)
 

@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
-from coopgraph.store import sandbox
-from coopgraph.store.sandbox import Pool, private_memory
+from coopgraph.store import processes
+from coopgraph.store.processes import private_memory
+from coopgraph.store.sandbox import Pool
 from tests.conftest import ROOT
 
 MB = 2**20
@@ -61,7 +62,7 @@ def build_and_drop(size: int) -> None:
 def churn(size: int) -> tuple[int, int]:
     """A long job: answer the worker's pid and its private memory just after (bytes)."""
     build_and_drop(size)
-    time.sleep(sandbox.TRIM_AFTER)
+    time.sleep(processes.TRIM_AFTER)
     return os.getpid(), private_memory(os.getpid())
 
 
@@ -77,7 +78,7 @@ def test_after_a_long_job_a_worker_gives_its_freed_memory_back() -> None:
 
 BUILD = """
 import os, sys
-from coopgraph.store.sandbox import private_memory
+from coopgraph.store.processes import private_memory
 from coopgraph.graph.sources import file_sources
 from coopgraph.store.opening import open_engine
 from coopgraph.web import create_app

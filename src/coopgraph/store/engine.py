@@ -187,7 +187,7 @@ class Engine(ABC):
 
     def services(self) -> dict[str, Any]:
         """What the query workers must ask the server's process for (see
-        :func:`coopgraph.store.sandbox.call`): the remote store's HTTP requests."""
+        :func:`coopgraph.store.processes.call`): the remote store's HTTP requests."""
         return {}
 
     def describe(self) -> str:

@@ -36,7 +36,7 @@ from rdflib.term import Node
 from coopgraph import formats
 from coopgraph.errors import CoopgraphError, QueryError
 from coopgraph.graph.sources import Source
-from coopgraph.store import sandbox
+from coopgraph.store import processes
 from coopgraph.store.engine import Engine, QueryJob, QueryReply
 from coopgraph.store.oxigraph import NAMED_COUNT, UNION_FILL, UNION_STRIP, OxigraphEngine, ox_reply
 from coopgraph.store.updates import check_graph_operations
@@ -110,11 +110,11 @@ class RemoteEngine(Engine):
         ``update_url`` or ``store_url``) and return the body of its answer.
 
         In a query worker, which cannot open a connection (:mod:`coopgraph.store.jail`), the
-        request is handed to the server's process (:func:`coopgraph.store.sandbox.call`), which
+        request is handed to the server's process (:func:`coopgraph.store.processes.call`), which
         sends it to that endpoint and nowhere else.
         """
-        if sandbox.in_worker():
-            return sandbox.call(BROKER, (method, which, what, kwargs))
+        if processes.in_worker():
+            return processes.call(BROKER, (method, which, what, kwargs))
         return self.forward((method, which, what, kwargs), self.timeout)
 
     def forward(self, request: tuple[str, str, str, dict[str, Any]], seconds: float) -> bytes:
@@ -318,7 +318,8 @@ def _read_at_most(response: requests.Response, most: int, url: str) -> bytes:
     return b"".join(chunks)
 
 
-#: The pool's service (:func:`coopgraph.store.sandbox.call`) through which workers reach the store.
+#: The pool's service (:func:`coopgraph.store.processes.call`) through which workers reach
+#: the store.
 BROKER = "remote-store"
 
 

@@ -19,7 +19,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from coopgraph import formats
 from coopgraph.settings import resolve
 from coopgraph.store.engine import Engine
-from coopgraph.store.sandbox import release_free_memory
+from coopgraph.store.processes import release_free_memory
 from coopgraph.web import access, dataset, describe, errors, pages, protocol, security, update_token
 from coopgraph.web.replay import Replay
 from coopgraph.web.state import ServerState

@@ -22,7 +22,7 @@ from coopgraph.graph.project import find_root, is_root
 from coopgraph.graph.sources import file_sources, project_sources
 from coopgraph.store.engine import Engine
 from coopgraph.store.opening import open_engine
-from coopgraph.store.sandbox import limit_heaps
+from coopgraph.store.processes import limit_heaps
 from coopgraph.web import access, create_app
 
 YASGUI_BUILD = Path("node_modules") / "@zazuko" / "yasgui" / "build"

@@ -27,16 +27,16 @@ from typing import Any
 
 from coopgraph.store import jail
 from coopgraph.store.engine import Engine, QueryReply
-from coopgraph.store.sandbox import (
+from coopgraph.store.errors import (
     DeadlineExceeded,
     JobFailed,
     MemoryExceeded,
-    Pool,
     PoolBusy,
     ReplyTooLarge,
     SandboxError,
     WorkerDied,
 )
+from coopgraph.store.sandbox import Pool
 from coopgraph.web.cache import ByteCache, digest
 from coopgraph.web.errors import ApiError
 from coopgraph.web.worker import READERS, DumpJob, Failure, ReadJob, handler, prepare

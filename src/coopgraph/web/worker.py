@@ -27,7 +27,7 @@ from rdflib import Dataset, Graph
 
 from coopgraph import formats
 from coopgraph.errors import QueryError
-from coopgraph.store import sandbox
+from coopgraph.store import processes
 from coopgraph.store.engine import Engine, QueryJob, UpdateJob, run_query, run_update
 
 #: The server's own reads, by name.
@@ -87,7 +87,7 @@ def handler(engine: Engine) -> Callable[[Any], Any]:
 
 
 def _dump(engine: Engine, job: DumpJob) -> int:
-    fds = sandbox.received_fds() or [job.fd]
+    fds = processes.received_fds() or [job.fd]
     with os.fdopen(os.dup(fds[0]), "wb") as output:
         engine.dump_to(job.media_type, output)
         return output.tell()
