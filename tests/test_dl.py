@@ -23,7 +23,7 @@ from coopgraph.errors import LayoutError
 from coopgraph.graph.load import ProjectDataset, build_dataset
 from coopgraph.graph.project import GraphKind
 from coopgraph.namespace import COOP
-from coopgraph.quality import dl
+from coopgraph.quality import dl, dl_axioms, dl_explain, hermit
 
 FIXTURES = Path(__file__).parent / "dl"
 TOP = "AllDisjointClasses(coop:Agent, coop:Derivation, coop:Event, coop:Figure, "
@@ -213,7 +213,7 @@ def test_the_kinds_the_domain_keeps_apart_are_disjoint_and_those_that_overlap_no
 ) -> None:
     pairs = [*itertools.combinations(TOP_LEVEL, 2), *SIBLINGS]
     graph, probes = _probe(pairs + OVERLAPPING)
-    consistent, unsatisfiable = dl.run_hermit([*dl.reasoner_input(bundled), (None, graph)])
+    consistent, unsatisfiable = hermit.run_hermit([*dl.reasoner_input(bundled), (None, graph)])
     assert consistent
     found = {probes[p] for p in unsatisfiable}
     assert not (set(pairs) - found), "not disjoint: " + str(sorted(set(pairs) - found))
@@ -274,16 +274,16 @@ def test_the_explanation_is_a_minimal_inconsistent_set(person_slip) -> None:
     that leaves one out consistent."""
     ds, report = person_slip
     explanation = report.explanations[0]
-    declarations = dl.collect(ds).declarations
+    declarations = dl_axioms.collect(ds).declarations
 
-    def consistent(chosen: list[dl.Axiom]) -> bool:
+    def consistent(chosen: list[dl_axioms.Axiom]) -> bool:
         graph = Graph()
         for triple in declarations:
             graph.add(triple)
         for axiom in chosen:
             for triple in axiom.triples:
                 graph.add(triple)
-        return dl.run_hermit([(None, graph)], quick=True)[0]
+        return hermit.run_hermit([(None, graph)], quick=True)[0]
 
     chosen = explanation.axioms
     assert len(chosen) == 4
@@ -371,7 +371,7 @@ def test_an_import_by_version_iri_resolves_locally(project: Path, monkeypatch) -
     modules = [(iri, graph) for iri, graph in dl.reasoner_input(ds) if iri is not None]
     assert len(modules) == 2
     assert not any(p == OWL.imports for _, graph in modules for p in graph.predicates())
-    assert dl.run_hermit(modules, quick=True) == (True, [])
+    assert hermit.run_hermit(modules, quick=True) == (True, [])
 
 
 # --------------------------------------------------------------------------- the algorithm
@@ -384,22 +384,25 @@ def test_quickxplain_finds_the_needed_few_of_many_in_few_checks() -> None:
         calls.append(items)
         return not ({3, 17, 31} <= set(items))
 
-    assert sorted(dl.minimal_subset([], list(range(40)), consistent)) == [3, 17, 31]
+    assert sorted(dl_explain.minimal_subset([], list(range(40)), consistent)) == [3, 17, 31]
     assert len(calls) < 30  # dropping them one by one would take 40
     calls.clear()
-    assert dl.minimal_subset([], [5, 6, 7], lambda items: not ({5, 7} <= set(items))) == [5, 7]
+    kept = dl_explain.minimal_subset([], [5, 6, 7], lambda items: not ({5, 7} <= set(items)))
+    assert kept == [5, 7]
 
 
 def test_the_locality_module_keeps_what_a_clash_can_need(bundled: ProjectDataset) -> None:
-    axioms = dl.collect(bundled)
+    axioms = dl_axioms.collect(bundled)
     x = URIRef("urn:x")
     facts = [
-        dl.Axiom("type", (x, cls), frozenset({(x, RDF.type, cls)}))
+        dl_axioms.Axiom("type", (x, cls), frozenset({(x, RDF.type, cls)}))
         for cls in (COOP.Person, COOP.IntergovernmentalOrganization)
     ]
     module = {
         dl.render_axiom(a, bundled.namespace_manager)
-        for a in dl.locality_module(axioms.tbox, dl.signature_of(facts) | {URIRef("urn:x")})
+        for a in dl_axioms.locality_module(
+            axioms.tbox, dl_axioms.signature_of(facts) | {URIRef("urn:x")}
+        )
     }
     assert "coop:Organization disjointWith coop:Person" in module
     assert "coop:IntergovernmentalOrganization ⊑ coop:Organization" in module

@@ -9,7 +9,7 @@ import pytest
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS, OWL, RDF, RDFS, SKOS, XSD
 
-from coopgraph.quality import dl
+from coopgraph.quality import dl_axioms
 
 ROOT = Path(__file__).resolve().parents[1]
 ONTOLOGY = ROOT / "ontology"
@@ -114,7 +114,7 @@ def test_days_and_years_in_data_are_annotation_values() -> None:
     outside = {
         (p, o.datatype)
         for _, p, o in _data()
-        if isinstance(o, Literal) and o.datatype and o.datatype not in dl.OWL2_DATATYPES
+        if isinstance(o, Literal) and o.datatype and o.datatype not in dl_axioms.OWL2_DATATYPES
     }
     assert {XSD.date, XSD.gYear} <= {d for _, d in outside}, "the data has days and years"
     assert sorted(p for p, _ in outside if p not in annotation) == []
