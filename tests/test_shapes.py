@@ -56,7 +56,8 @@ from rdflib.term import Node
 
 from coopgraph.graph.load import ProjectDataset, load_files, load_shapes
 from coopgraph.graph.project import ontology_files
-from coopgraph.quality.validate import ValidationReport, validate
+from coopgraph.quality.report import ValidationReport
+from coopgraph.quality.validate import validate
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "shapes"

@@ -23,12 +23,8 @@ from rdflib.namespace import RDF
 from coopgraph.cli.main import cli
 from coopgraph.graph.load import ProjectDataset, build_dataset, load_files
 from coopgraph.graph.project import ontology_files, shape_files
-from coopgraph.quality.validate import (
-    ValidationReport,
-    default_validator,
-    validate,
-    validate_project,
-)
+from coopgraph.quality.report import ValidationReport
+from coopgraph.quality.validate import default_validator, validate, validate_project
 from coopgraph.terms import short
 
 ROOT = Path(__file__).resolve().parents[1]

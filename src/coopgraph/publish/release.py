@@ -60,7 +60,8 @@ from coopgraph.publish.release_version import (
     modules_of,
     parse_version,
 )
-from coopgraph.quality.validate import ValidationReport, validate
+from coopgraph.quality.report import ValidationReport
+from coopgraph.quality.validate import validate
 from coopgraph.reason import reason
 from coopgraph.store.rdflib import RdflibEngine
 from coopgraph.terms import short

@@ -15,88 +15,30 @@ from __future__ import annotations
 
 import os
 import time
-from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable
+from collections import defaultdict
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from functools import cache, partial
 from pathlib import Path
 from typing import Any
 
 import pyshacl
 from rdflib import BNode, Graph, Literal, URIRef
-from rdflib.collection import Collection
-from rdflib.namespace import OWL, RDF, RDFS, SH, NamespaceManager
+from rdflib.namespace import OWL, RDF, RDFS, SH
 from rdflib.term import Node
 
 from coopgraph.errors import FormatError, ParseError
 from coopgraph.graph.load import ProjectDataset, load_shapes
 from coopgraph.graph.turtle import parse_turtle
+from coopgraph.quality.report import (
+    FileFinder,
+    ValidationReport,
+    file_finder,
+    namespaces,
+    results_of,
+    store_file_finder,
+)
 from coopgraph.sparql.guard import install_network_guard
-from coopgraph.terms import short
-
-SEVERITY_ORDER = (SH.Violation, SH.Warning, SH.Info)
-
-FileFinder = Callable[[Node | None, Node | None, Node | None], tuple[str, ...]]
-
-
-@dataclass(frozen=True)
-class ValidationResult:
-    """One SHACL result (``sh:ValidationResult``) of the report.
-
-    Attributes:
-        severity: ``sh:Violation``, ``sh:Warning`` or ``sh:Info``.
-        shape: The shape that produced the result (``sh:sourceShape``).
-        shape_name: The shape as a person reads it; for a blank-node property shape, the
-            node shape holding it and the property path.
-        focus: The node that failed (``sh:focusNode``).
-        path: ``sh:resultPath`` as written in SPARQL property-path syntax, or ``""``.
-        value: ``sh:value``, the value that failed, if any.
-        message: The ``sh:resultMessage`` text(s).
-        component: ``sh:sourceConstraintComponent``.
-        files: The data files in which the focus node is a subject.
-    """
-
-    severity: URIRef
-    shape: Node | None
-    shape_name: str
-    focus: Node | None
-    path: str
-    value: Node | None
-    message: str
-    component: URIRef | None
-    files: tuple[str, ...]
-
-    @property
-    def severity_name(self) -> str:
-        """The severity's local name: ``Violation``, ``Warning`` or ``Info``."""
-        return str(self.severity).rsplit("#", 1)[-1]
-
-
-@dataclass
-class ValidationReport:
-    """The outcome of a validation run.
-
-    Attributes:
-        conforms: True when no result is a violation.
-        results: One entry per result, sorted by severity, shape and focus node.
-        graph: pyshacl's report graph (``sh:ValidationReport``).
-        namespaces: Prefixes to write nodes with.
-    """
-
-    conforms: bool
-    results: list[ValidationResult]
-    graph: Graph
-    namespaces: NamespaceManager = field(repr=False)
-
-    def counts(self) -> Counter[str]:
-        """Return the number of results per severity name."""
-        return Counter(r.severity_name for r in self.results)
-
-    def files(self) -> list[str]:
-        """Return the data files that hold a failing focus node, sorted."""
-        return sorted({f for r in self.results for f in r.files})
-
 
 #: The SHACL engines: pySHACL (the reference) and pyshacl-turbo (pySHACL's API over a
 #: SHACL engine written in Rust, several times faster; tests/test_validators.py shows it
@@ -165,8 +107,8 @@ def validate(
     install_network_guard()
     data = ds.merged(include_inferred=include_inferred)
     conforms, report_graph, _ = engine(data, shacl_graph=shapes, inplace=True, **_OPTIONS)
-    nsm = _namespaces(ds.namespaces(), shapes.namespaces())
-    results = _results(report_graph, shapes, nsm, _file_finder(ds))
+    nsm = namespaces(ds.namespaces(), shapes.namespaces())
+    results = results_of(report_graph, shapes, nsm, file_finder(ds))
     return ValidationReport(bool(conforms), results, report_graph, nsm)
 
 
@@ -230,13 +172,13 @@ def validate_project(
     else:
         conforms, report_graph = _validate_in_groups(data, shapes, groups, threads)
     del data
-    nsm = _namespaces(source_prefixes(sources).items(), shapes.namespaces())
+    nsm = namespaces(source_prefixes(sources).items(), shapes.namespaces())
     files_of: FileFinder = lambda focus, path, value: ()  # noqa: E731
     if (None, SH.result, None) in report_graph:  # which file each result comes from
         graphs = store_with_sources(sources, found)
         names = {ox.NamedNode(s.graph): relative(s.path, found) for s in sources if s.graph}
-        files_of = _store_file_finder(graphs, names)
-    results = _results(report_graph, shapes, nsm, files_of)
+        files_of = store_file_finder(graphs, names)
+    results = results_of(report_graph, shapes, nsm, files_of)
     return ValidationReport(bool(conforms), results, report_graph, nsm)
 
 
@@ -352,143 +294,3 @@ def _rdflib_turbo_pairs() -> bool:
     except Exception:  # noqa: BLE001 - missing, or built from other engine sources
         return False
     return True
-
-
-def _store_file_finder(store, shown: dict) -> FileFinder:
-    """As :func:`_file_finder`, over the named graphs of an Oxigraph store."""
-    from coopgraph.terms import rdflib_to_ox
-
-    def term(node: Node | None):
-        # Blank nodes are not shared between rdflib and the store: they match anything.
-        return None if node is None or isinstance(node, BNode) else rdflib_to_ox(node)
-
-    def holding(s: Node, p: Node | None, o: Node | None) -> tuple[str, ...]:
-        if term(s) is None:
-            return ()
-        graphs = {q.graph_name for q in store.quads_for_pattern(term(s), term(p), term(o))}
-        return tuple(sorted({shown[g] for g in graphs if g in shown}))
-
-    return _finder(holding)
-
-
-def _namespaces(*bindings: Iterable[tuple[str, Any]]) -> NamespaceManager:
-    """The prefixes of the data and of the shapes, for writing nodes (the first binding of
-    a prefix wins)."""
-    nsm = NamespaceManager(Graph(), bind_namespaces="none")
-    for pairs in bindings:
-        for prefix, namespace in pairs:
-            nsm.bind(prefix, namespace, override=False)
-    return nsm
-
-
-def _results(
-    report: Graph, shapes: Graph, nsm: NamespaceManager, files_of: FileFinder
-) -> list[ValidationResult]:
-    # A property shape shared by two node shapes that target the same node (a signing is
-    # also an event) reports the same result twice; one is enough.
-    found = list(
-        dict.fromkeys(
-            _result(report, node, shapes, nsm, files_of)
-            for top in report.subjects(RDF.type, SH.ValidationReport)
-            for node in report.objects(top, SH.result)
-        )
-    )
-    rank = {sev: i for i, sev in enumerate(SEVERITY_ORDER)}
-    found.sort(key=lambda r: (rank.get(r.severity, 9), r.shape_name, short(r.focus, nsm)))
-    return found
-
-
-def _result(
-    report: Graph, node: Node, shapes: Graph, nsm: NamespaceManager, files_of: FileFinder
-) -> ValidationResult:
-    value = report.value
-    shape = value(node, SH.sourceShape)
-    focus = value(node, SH.focusNode)
-    messages = sorted(str(m) for m in report.objects(node, SH.resultMessage))
-    path = value(node, SH.resultPath)
-    return ValidationResult(
-        severity=URIRef(value(node, SH.resultSeverity) or SH.Violation),
-        shape=shape,
-        shape_name=shape_name(shape, shapes, nsm),
-        focus=focus,
-        path=path_text(report, path, nsm) if path is not None else "",
-        value=value(node, SH.value),
-        message="; ".join(messages),
-        component=value(node, SH.sourceConstraintComponent),
-        files=files_of(focus, path, value(node, SH.value)),
-    )
-
-
-def _file_finder(ds: ProjectDataset) -> FileFinder:
-    """The files of the dataset ``ds`` that a result is about (see :func:`_finder`)."""
-    asserted = [n for n in ds.asserted_graphs() if n in ds.files]
-
-    def holding(s: Node, p: Node | None, o: Node | None) -> tuple[str, ...]:
-        found = {ds.file_of(n) for n in asserted if (s, p, o) in ds.graph(n)}
-        return tuple(sorted(f for f in found if f))
-
-    return _finder(holding)
-
-
-def _finder(holding: Callable[[Node, Node | None, Node | None], tuple[str, ...]]) -> FileFinder:
-    """Return a memoised function: (focus, path, value) -> the files to look at.
-
-    These are the files holding the failing triple ``focus path value`` when the path is
-    a single property; otherwise (or when no file holds it, as for a missing value) the
-    files in which the focus node is a subject. ``holding`` names the files that hold a
-    triple pattern.
-    """
-
-    @cache
-    def files_of(focus: Node | None, path: Node | None, value: Node | None) -> tuple[str, ...]:
-        if focus is None:
-            return ()
-        if isinstance(path, URIRef):
-            exact = holding(focus, path, value)
-            if exact:
-                return exact
-        return holding(focus, None, None)
-
-    return files_of
-
-
-def shape_name(shape: Node | None, shapes: Graph, nsm: NamespaceManager) -> str:
-    """Return a readable name for ``shape``.
-
-    A named shape is its prefixed IRI. A blank-node property shape is named after the
-    node shape that holds it and its path, e.g. ``shp:AgreementShape / coop:hasParty``.
-    """
-    if shape is None:
-        return "(no shape)"
-    if not isinstance(shape, BNode):
-        return short(shape, nsm)
-    parent = shapes.value(None, SH.property, shape)
-    path = shapes.value(shape, SH.path)
-    shown_path = path_text(shapes, path, nsm) if path is not None else "?"
-    owner = short(parent, nsm) if parent is not None else "(anonymous shape)"
-    return f"{owner} / {shown_path}"
-
-
-def path_text(graph: Graph, path: Node, nsm: NamespaceManager) -> str:
-    """Write a SHACL property path (SHACL 1.0, section 2.3.1) in SPARQL path syntax."""
-    if isinstance(path, URIRef):
-        return short(path, nsm)
-    if (path, RDF.first, None) in graph:
-        return "/".join(path_text(graph, p, nsm) for p in Collection(graph, path))
-    unary = {SH.inversePath: "^{}", SH.zeroOrMorePath: "{}*", SH.oneOrMorePath: "{}+"}
-    unary[SH.zeroOrOnePath] = "{}?"
-    for prop, pattern in unary.items():
-        inner = graph.value(path, prop)
-        if inner is not None:
-            return pattern.format(_grouped(graph, inner, nsm))
-    alternatives = graph.value(path, SH.alternativePath)
-    if alternatives is not None:
-        return (
-            "(" + "|".join(path_text(graph, p, nsm) for p in Collection(graph, alternatives)) + ")"
-        )
-    return short(path, nsm)
-
-
-def _grouped(graph: Graph, path: Node, nsm: NamespaceManager) -> str:
-    text = path_text(graph, path, nsm)
-    return text if isinstance(path, URIRef) or text.startswith("(") else f"({text})"
