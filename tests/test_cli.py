@@ -186,7 +186,7 @@ def test_empty_query(root: Path) -> None:
     ("args", "what"),
     [
         (["validate", "--format", "yaml"], "for the validation report"),
-        (["query", CQ03, "--format", "xml"], "for query results"),
+        (["query", CQ03, "--format", "yaml"], "for query results"),
         (["stats", "--format", "csv"], "for the statistics"),
         (["reason", "--format", "rdfa"], "for the inferences"),
     ],

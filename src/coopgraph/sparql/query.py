@@ -12,7 +12,6 @@ CONSTRUCT and DESCRIBE results as Turtle, N-Triples or JSON-LD.
 
 from __future__ import annotations
 
-import json
 import re
 import threading
 from dataclasses import dataclass
@@ -24,17 +23,17 @@ from rdflib.plugins.sparql import prepareQuery
 from rdflib.plugins.sparql.parser import parseUpdate
 from rdflib.plugins.sparql.sparql import Query
 from rdflib.query import Result
-from rdflib.term import Node
 
 from coopgraph import formats
 from coopgraph.errors import FormatError, QueryError
 from coopgraph.graph.load import ProjectDataset
 from coopgraph.graph.turtle import position
+from coopgraph.sparql import results
 from coopgraph.sparql.guard import install_network_guard
-from coopgraph.terms import plain, term_json
+from coopgraph.terms import plain
 
 #: Formats for SELECT and ASK results.
-TABLE_FORMATS = ("table", "csv", "tsv", "json")
+TABLE_FORMATS = ("table", *results.NAMES)
 #: Formats for CONSTRUCT and DESCRIBE results (``table`` means Turtle for these).
 GRAPH_FORMATS = tuple(f.name for f in formats.GRAPHS)
 FORMATS = TABLE_FORMATS + GRAPH_FORMATS
@@ -159,37 +158,18 @@ def render(answer: Answer, fmt: str = "table", namespaces: Graph | None = None) 
     return _render_rows(result, fmt, namespaces)
 
 
-def tsv_term(term: Node | None) -> str:
-    """Write a term for SPARQL TSV results: Turtle syntax, tabs in literals escaped."""
-    if term is None:
-        return ""
-    return term.n3().replace("\t", "\\t")
-
-
 def _render_ask(value: bool, fmt: str) -> str:
-    if fmt == "json":
-        return json.dumps({"head": {}, "boolean": value}) + "\n"
-    if fmt in ("csv", "tsv"):
-        return "_askResult\n" + ("true" if value else "false") + "\n"
-    return ("yes" if value else "no") + "\n"
+    if fmt == "table":
+        return ("yes" if value else "no") + "\n"
+    return results.write_ask(results.NAMES[fmt], value).decode("utf-8")
 
 
 def _render_rows(result: Result, fmt: str, namespaces: Graph | None) -> str:
     names = [str(v) for v in result.vars or []]
-    if fmt == "json":
-        bindings = [
-            {str(k): term_json(v) for k, v in row.items() if v is not None}
-            for row in result.bindings
-        ]
-        doc = {"head": {"vars": names}, "results": {"bindings": bindings}}
-        return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
-    if fmt == "csv":
-        return result.serialize(format="csv").decode("utf-8")
     rows = [[row.get(v) for v in result.vars or []] for row in result.bindings]
-    if fmt == "tsv":
-        lines = ["\t".join("?" + n for n in names)]
-        lines += ["\t".join(tsv_term(t) for t in row) for row in rows]
-        return "\n".join(lines) + "\n"
+    if fmt != "table":  # the endpoint's writers, byte for byte
+        terms = [[results.plain_of(term) for term in row] for row in rows]
+        return results.write_select(results.NAMES[fmt], names, terms, None).decode("utf-8")
     nsm = namespaces.namespace_manager if namespaces is not None else None
     table = PrettyTable(names or ["(no variables)"])
     table.set_style(TableStyle.SINGLE_BORDER)

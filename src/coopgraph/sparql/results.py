@@ -23,6 +23,9 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import TypeVar
 from xml.sax.saxutils import escape, quoteattr
 
+from rdflib import BNode, Literal, URIRef
+from rdflib.term import Node
+
 T = TypeVar("T")
 PlainTerm = tuple[str, ...] | tuple[str, str, str | None, str | None]
 Row = Sequence[PlainTerm | None]
@@ -32,6 +35,8 @@ XML = "application/sparql-results+xml"
 CSV = "text/csv"
 TSV = "text/tab-separated-values"
 MEDIA_TYPES = (JSON, XML, CSV, TSV)
+#: Short names of the formats (the ``format`` parameter, ``coopgraph query --format``).
+NAMES = {"json": JSON, "xml": XML, "csv": CSV, "tsv": TSV}
 
 XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
 RDF_LANGSTRING = "http://www.w3.org/1999/02/22-rdf-syntax-ns#langString"
@@ -59,6 +64,20 @@ def write_select(
     if media_type == TSV:
         return _tsv_select(variables, rows)
     raise ValueError(f"not a SPARQL results media type: {media_type}")
+
+
+def plain_of(term: Node | None) -> PlainTerm | None:
+    """The plain term of an rdflib term (``None`` for an unbound variable)."""
+    if term is None:
+        return None
+    if isinstance(term, URIRef):
+        return ("uri", str(term))
+    if isinstance(term, BNode):
+        return ("bnode", str(term))
+    if isinstance(term, Literal):
+        datatype = str(term.datatype) if term.datatype else None
+        return ("literal", str(term), term.language, datatype)
+    return ("literal", str(term), None, None)
 
 
 def write_ask(media_type: str, value: bool) -> bytes:

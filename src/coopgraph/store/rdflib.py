@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from rdflib import BNode, Dataset, Graph, Literal, URIRef
+from rdflib import Dataset, Graph, URIRef
 from rdflib.graph import DATASET_DEFAULT_GRAPH_ID
 from rdflib.plugins.sparql.parserutils import CompValue
 from rdflib.term import Node
@@ -48,7 +48,7 @@ class RdflibEngine(Engine):
                 return QueryReply(body, job.media_type, 1, False)
             if answer.type == "SELECT":
                 names = [str(v) for v in answer.vars or []]
-                plain = ([_rdflib_plain(row[i]) for i in range(len(names))] for row in answer)
+                plain = ([results.plain_of(row[i]) for i in range(len(names))] for row in answer)
                 rows, cut, cut_bytes = results.take(plain, job.row_cap, job.max_bytes, row_size)
             else:
                 triples, cut, cut_bytes = results.take(
@@ -133,16 +133,3 @@ class RdflibEngine(Engine):
 
 def _rdflib_triple_size(triple: tuple[Node, Node, Node]) -> int:
     return 24 + sum(len(t) for t in triple)
-
-
-def _rdflib_plain(term: Node | None) -> results.PlainTerm | None:
-    if term is None:
-        return None
-    if isinstance(term, URIRef):
-        return ("uri", str(term))
-    if isinstance(term, BNode):
-        return ("bnode", str(term))
-    if isinstance(term, Literal):
-        datatype = str(term.datatype) if term.datatype else None
-        return ("literal", str(term), term.language, datatype)
-    return ("literal", str(term), None, None)

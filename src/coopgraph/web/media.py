@@ -21,7 +21,7 @@ HTML = "text/html"
 #: SELECT and ASK results, the first being the default.
 RESULT_TYPES = (results.JSON, results.XML, results.CSV, results.TSV)
 #: Short names for the ``format`` parameter (and file suffixes), by kind of result.
-RESULT_NAMES = {"json": results.JSON, "xml": results.XML, "csv": results.CSV, "tsv": results.TSV}
+RESULT_NAMES = results.NAMES
 GRAPH_NAMES = formats.short_names()
 #: File suffixes of RDF documents (``/id/org/interpol.ttl``).
 SUFFIXES = {f.suffix: f.media_type for f in formats.GRAPHS}
