@@ -11,9 +11,11 @@ from pathlib import Path
 
 import pyoxigraph as ox
 import pytest
+from rdflib import URIRef
 
-from coopgraph.errors import CoopgraphError, ParseError, QueryError
+from coopgraph.errors import CoopgraphError, LayoutError, ParseError, QueryError
 from coopgraph.formats import NQUADS, NTRIPLES, TRIG
+from coopgraph.graph.load import build_dataset
 from coopgraph.graph.sources import file_sources, project_sources
 from coopgraph.sparql import querytext, results
 from coopgraph.store.engine import Engine, QueryJob
@@ -314,3 +316,35 @@ def _nquads(folder: Path, *lines: str) -> Path:
     path = folder / f"data-{len(list(folder.glob('data-*.nq')))}.nq"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
+
+
+@pytest.mark.parametrize(
+    ("header", "found"),
+    [
+        ("", "found 0"),
+        ("[] a owl:Ontology .", "found 1 (a blank node)"),
+        ("<urn:a> a owl:Ontology . <urn:b> a owl:Ontology .", "found 2"),
+    ],
+)
+def test_one_rule_names_an_ontology_files_graph(project: Path, header: str, found: str) -> None:
+    """rdflib's loader (the CLI) and Oxigraph's (the server) apply the same rule to an
+    ontology file, and say the same."""
+    extra = project / "ontology" / "extra.ttl"
+    extra.write_text(
+        f"@prefix owl: <http://www.w3.org/2002/07/owl#> .\n{header}\n<urn:c> a owl:Class .\n",
+        encoding="utf-8",
+    )
+    said = []
+    for load in (lambda: build_dataset(project), lambda: project_sources(project)):
+        with pytest.raises(LayoutError) as caught:
+            load()
+        said.append(str(caught.value))
+    assert said[0] == said[1]
+    assert said[0].startswith("ontology/extra.ttl: an ontology file must declare exactly one")
+    assert said[0].endswith(found)
+    extra.write_text(
+        "@prefix owl: <http://www.w3.org/2002/07/owl#> .\n<urn:x> a owl:Ontology .\n",
+        encoding="utf-8",
+    )
+    assert str(build_dataset(project).graph(URIRef("urn:x")).identifier) == "urn:x"
+    assert "urn:x" in [s.graph for s in project_sources(project)]

@@ -202,18 +202,32 @@ def _add_ontology_file(ds: ProjectDataset, path: Path) -> None:
 
 
 def ontology_iri(graph: Graph, shown: str) -> URIRef:
-    """Return the IRI of the one ``owl:Ontology`` in ``graph``.
+    """Return the IRI of the one ``owl:Ontology`` in ``graph`` (see :func:`the_ontology`)."""
+    subjects = graph.subjects(RDF.type, OWL.Ontology)
+    return URIRef(
+        the_ontology([str(s) if isinstance(s, URIRef) else None for s in subjects], shown)
+    )
+
+
+def the_ontology(subjects: list[str | None], shown: str) -> str:
+    """The rule that names an ontology file's graph: the file declares exactly one
+    ``owl:Ontology``, with an IRI, and that IRI is the graph's name.
+
+    Args:
+        subjects: The subjects of the file's ``rdf:type owl:Ontology`` triples (None for
+            a blank node).
+        shown: The file, as messages show it.
 
     Raises:
         LayoutError: when the file declares no ontology, several, or a blank node one.
     """
-    found = list(graph.subjects(RDF.type, OWL.Ontology))
-    if len(found) != 1 or not isinstance(found[0], URIRef):
+    if len(subjects) != 1 or subjects[0] is None:
         raise LayoutError(
             f"{shown}: an ontology file must declare exactly one owl:Ontology with an IRI "
-            f"(it names the file's graph); found {len(found)}"
+            f"(it names the file's graph); found {len(subjects)}"
+            + (" (a blank node)" if len(subjects) == 1 else "")
         )
-    return found[0]
+    return subjects[0]
 
 
 def load_shapes(root: str | Path | None = None) -> Graph:

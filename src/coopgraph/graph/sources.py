@@ -16,8 +16,8 @@ from rdflib import Dataset, URIRef
 from rdflib.namespace import OWL, RDF
 
 from coopgraph import formats
-from coopgraph.errors import CoopgraphError, LayoutError, MissingFileError, ParseError
-from coopgraph.graph.load import ProjectDataset
+from coopgraph.errors import CoopgraphError, MissingFileError, ParseError
+from coopgraph.graph.load import ProjectDataset, the_ontology
 from coopgraph.graph.project import data_files, find_root, ontology_files
 from coopgraph.graph.turtle import parse_turtle
 from coopgraph.namespace import GRAPH
@@ -129,18 +129,19 @@ def ox_load(store: ox.Store, source: Source, shown: str) -> None:
 
 
 def _ontology_iri(path: Path, root: Path) -> str:
+    """The name of an ontology file's graph (:func:`coopgraph.graph.load.the_ontology`),
+    read with Oxigraph's parser."""
     try:
         quads = ox.parse(
             path=str(path), format=ox.RdfFormat.TURTLE, base_iri=path.resolve().as_uri()
         )
-        found = {
-            q.subject.value
+        subjects = [
+            q.subject.value if isinstance(q.subject, ox.NamedNode) else None
             for q in quads
             if q.predicate.value == str(RDF.type)
             and isinstance(q.object, ox.NamedNode)
             and q.object.value == str(OWL.Ontology)
-            and isinstance(q.subject, ox.NamedNode)
-        }
+        ]
     except SyntaxError as err:
         raise ParseError(
             shown_path(path, root),
@@ -148,12 +149,7 @@ def _ontology_iri(path: Path, root: Path) -> str:
             getattr(err, "offset", None),
             str(err),
         ) from None
-    if len(found) != 1:
-        raise LayoutError(
-            f"{shown_path(path, root)}: an ontology file must declare exactly one owl:Ontology "
-            f"with an IRI (it names the file's graph); found {len(found)}"
-        )
-    return found.pop()
+    return the_ontology(list(dict.fromkeys(subjects)), shown_path(path, root))
 
 
 _PREFIX_LINE = re.compile(

@@ -238,16 +238,15 @@ def compiled(jars: Sequence[Path]) -> Path:
 # --------------------------------------------------------------------------- running it
 
 
-def ontology_iri(path: Path) -> str | None:
-    """The IRI of the ontology ``path`` declares, or None for a file without a header (the
-    file's path for a file that does not parse, which is then loaded as an ontology)."""
+def declares_ontology(path: Path) -> bool:
+    """Whether ``path`` has an ``owl:Ontology`` header (a file that does not parse counts as
+    an ontology, so that the OWL API says where it fails)."""
     graph = Graph()
     try:
         graph.parse(path, format="turtle")
-    except Exception:  # not Turtle: checked as an ontology, so the OWL API says where
-        return str(path)
-    subjects = sorted(str(s) for s in graph.subjects(RDF.type, OWL.Ontology))
-    return subjects[0] if subjects else None
+    except Exception:  # noqa: BLE001 - not Turtle: the OWL API says where it fails
+        return True
+    return (None, RDF.type, OWL.Ontology) in graph
 
 
 def run(
@@ -277,7 +276,7 @@ def run(
         for path in paths:
             if not path.is_file():
                 raise MissingFileError(f"{path}: no such file")
-        jobs = [("--ontology" if ontology_iri(p) else "--data", p) for p in paths]
+        jobs = [("--ontology" if declares_ontology(p) else "--data", p) for p in paths]
     else:
         jobs = [("--ontology" if s.path in modules else "--data", s.path) for s in sources]
     shown = {str(path): relative(path.resolve(), project) for _, path in jobs}
