@@ -43,43 +43,29 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+from coopgraph.namespace import GRAPH as REFERENCE_GRAPHS
+from coopgraph.namespace import ID_SPACE as ID
+from coopgraph.namespace import PREFIXES as PROJECT_PREFIXES
+
 #: Bump when the output for a given seed and size changes.
 GENERATOR_VERSION = 1
 
 ROOT = Path(__file__).resolve().parents[1]
 
-ID = "https://w3id.org/coopgraph/id/"
-XSD = "http://www.w3.org/2001/XMLSchema#"
+XSD = PROJECT_PREFIXES["xsd"]
 RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
 
-#: Prefixes of the generated Turtle, as in the project's data files.
+#: Prefixes of the generated Turtle: the project's (``coopgraph.namespace.PREFIXES``) that
+#: the generated graphs use.
 PREFIXES: dict[str, str] = {
-    "coop": "https://w3id.org/coopgraph/ontology#",
-    "dcterms": "http://purl.org/dc/terms/",
-    "prov": "http://www.w3.org/ns/prov#",
-    "rdf": "http://www.w3.org/1999/02/22-rdf-syntax-ns#",
-    "rdfs": "http://www.w3.org/2000/01/rdf-schema#",
-    "skos": "http://www.w3.org/2004/02/skos/core#",
-    "xsd": XSD,
-    "o": ID + "org/",
-    "person": ID + "person/",
-    "post": ID + "post/",
-    "place": ID + "place/",
-    "agr": ID + "agreement/",
-    "res": ID + "resolution/",
-    "meeting": ID + "meeting/",
-    "event": ID + "event/",
-    "signing": ID + "signing/",
-    "sig": ID + "signature/",
-    "pship": ID + "partnership/",
-    "q": ID + "quote/",
-    "src": ID + "source/",
-    "scheme": ID + "scheme/",
-    "ca": ID + "scheme/crime-areas/",
-    "aa": ID + "scheme/activity-areas/",
+    name: PROJECT_PREFIXES[name]
+    for name in (
+        "coop dcterms prov rdf rdfs skos xsd o person post place agr res meeting event "
+        "signing sig pship q src scheme ca aa"
+    ).split()
 }
 #: Graph names of the reference files (``coopgraph.namespace.reference_graph``).
-GRAPH = "https://w3id.org/coopgraph/graph/"
+GRAPH = str(REFERENCE_GRAPHS)
 
 #: Every ontology term the generator writes; checked against the ontology first.
 TERMS = (

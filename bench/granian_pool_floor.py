@@ -39,6 +39,7 @@ def main(argv: list[str] | None = None) -> int:
     from coopgraph.sparql import querytext
     from coopgraph.store.engine import QueryJob
     from coopgraph.web import serve as serving
+    from coopgraph.web.state import get_state
 
     flags = {
         "root": args.root,
@@ -49,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     }
     settings = resolve({k: v for k, v in flags.items() if v is not None})
     app = serving.build_app(settings, (), start_pool=False)
-    state = app.extensions["coopgraph"]
+    state = get_state(app)
     base = f"http://{args.host}:{args.port}/"
     flask_app = app.wsgi_app
 

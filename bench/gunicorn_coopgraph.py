@@ -22,6 +22,8 @@ from typing import Any
 
 from flask import Flask
 
+from coopgraph.web.state import EXTENSION, get_state
+
 
 def options(settings: dict[str, Any]) -> dict[str, Any]:
     """gunicorn's settings, as ``coopgraph serve --production`` set them under gunicorn."""
@@ -43,12 +45,12 @@ def options(settings: dict[str, Any]) -> dict[str, Any]:
 
 
 def _start_pool(worker: Any) -> None:
-    worker.wsgi.extensions["coopgraph"].start_pool()
+    get_state(worker.wsgi).start_pool()
 
 
 def _stop_pool(server: Any, worker: Any) -> None:
     app = getattr(worker, "wsgi", None)
-    state = getattr(app, "extensions", {}).get("coopgraph")
+    state = getattr(app, "extensions", {}).get(EXTENSION)
     if state is not None:
         state.stop_pool()
 
@@ -94,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
     update_token.resolve_update_token(settings)
     started = time.monotonic()
     app = build_app(settings, files=(), start_pool=False)
-    engine = app.extensions["coopgraph"].engine
+    engine = get_state(app).engine
     print(f"loaded {engine.describe()} in {time.monotonic() - started:.1f} s", file=sys.stderr)
     access.listening(app, int(settings["port"]))
     print(

@@ -10,12 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import quote
 
-ID = "https://w3id.org/coopgraph/id/"
-PREFIXES = (
-    "PREFIX coop: <https://w3id.org/coopgraph/ontology#>\n"
-    "PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>\n"
-    "PREFIX prov: <http://www.w3.org/ns/prov#>\n"
-)
+from coopgraph.namespace import ID_SPACE as ID
+from coopgraph.namespace import PREFIXES as NAMESPACES
+
+PREFIXES = "".join(f"PREFIX {p}: <{NAMESPACES[p]}>\n" for p in ("coop", "rdfs", "prov"))
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from coopgraph.graph.sources import project_sources
 from coopgraph.store.engine import Engine
 from coopgraph.store.opening import open_engine
 from coopgraph.web import create_app, replay
+from coopgraph.web.state import get_state
 from tests.conftest import ROOT
 
 LOOKUP = "SELECT ?p ?o WHERE { <https://w3id.org/coopgraph/id/org/interpol> ?p ?o }"
@@ -86,7 +87,7 @@ def test_an_update_makes_the_kept_answers_unreachable(engine: Engine) -> None:
     try:
         _check_an_update(app)
     finally:
-        app.extensions["coopgraph"].stop_pool()
+        get_state(app).stop_pool()
 
 
 def _check_an_update(app: Flask) -> None:
@@ -101,7 +102,7 @@ def _check_an_update(app: Flask) -> None:
     after = _get(app).get_json()["results"]["bindings"]
     assert len(after) == len(before) + 1
     assert any(b["o"]["value"] == "added by the test" for b in after)
-    assert len(app.extensions["coopgraph"].replay.kept) == 1  # the old one was dropped
+    assert len(get_state(app).replay.kept) == 1  # the old one was dropped
 
 
 def test_errors_and_large_bodies_are_not_kept(engine: Engine, monkeypatch) -> None:

@@ -54,6 +54,7 @@ from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import RDF, SH
 from rdflib.term import Node
 
+from coopgraph import namespace
 from coopgraph.graph.load import ProjectDataset, load_files, load_shapes
 from coopgraph.graph.project import ontology_files
 from coopgraph.quality.report import ValidationReport
@@ -62,7 +63,7 @@ from coopgraph.quality.validate import validate
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "shapes"
 BASE = FIXTURES / "base.ttl"
-SHP = "https://w3id.org/coopgraph/shapes#"
+SHP = str(namespace.SHP)
 PROBE = URIRef("urn:coopgraph-test:probe")
 PROBE_PATH = URIRef("urn:coopgraph-test:probe-path")
 

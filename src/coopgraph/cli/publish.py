@@ -123,6 +123,7 @@ def serve(
     """
     from coopgraph.web import serve as serving
     from coopgraph.web.access import HostPolicy
+    from coopgraph.web.state import get_state
     from coopgraph.web.update_token import resolve_update_token
 
     settings = session.settings(
@@ -137,7 +138,7 @@ def serve(
     HostPolicy.from_settings(settings)  # as does a malformed public_url or allowed_hosts
     started = time.monotonic()
     app = serving.build_app(settings, files, start_pool=not production)
-    engine = app.extensions["coopgraph"].engine
+    engine = get_state(app).engine
     done = "reopened" if engine.reopened else "loaded"
     click.echo(f"{done} {engine.describe()} in {time.monotonic() - started:.1f} s", err=True)
     if production:

@@ -49,54 +49,14 @@ from typing import ClassVar
 from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.collection import Collection
 from rdflib.compare import isomorphic
-from rdflib.namespace import DCTERMS, OWL, RDF, RDFS, SH, SKOS, XSD
+from rdflib.namespace import OWL, RDF, RDFS, SH, SKOS, XSD
 from rdflib.plugins.serializers.longturtle import LongTurtleSerializer
 from rdflib.term import Node
 
 from coopgraph.errors import CoopgraphError
 from coopgraph.graph.project import data_files, find_root, ontology_files, relative, shape_files
 from coopgraph.graph.turtle import parse_turtle
-
-_ID = "https://w3id.org/coopgraph/id/"
-#: The project's prefixes: every file is written with these, where it uses their namespace.
-PREFIXES: dict[str, str] = {
-    "coop": "https://w3id.org/coopgraph/ontology#",
-    "shp": "https://w3id.org/coopgraph/shapes#",
-    "aa": _ID + "scheme/activity-areas/",
-    "agr": _ID + "agreement/",
-    "ca": _ID + "scheme/crime-areas/",
-    "drv": _ID + "derivation/",
-    "event": _ID + "event/",
-    "fig": _ID + "figure/",
-    "gpg": _ID + "scheme/global-policing-goals/",
-    "meeting": _ID + "meeting/",
-    "msr": _ID + "scheme/measures/",
-    "o": _ID + "org/",
-    "op": _ID + "operation/",
-    "person": _ID + "person/",
-    "place": _ID + "place/",
-    "post": _ID + "post/",
-    "pship": _ID + "partnership/",
-    "q": _ID + "quote/",
-    "qual": _ID + "scheme/qualifiers/",
-    "res": _ID + "resolution/",
-    "scheme": _ID + "scheme/",
-    "sig": _ID + "signature/",
-    "signing": _ID + "signing/",
-    "src": _ID + "source/",
-    "dcterms": str(DCTERMS),
-    "org": "http://www.w3.org/ns/org#",
-    "owl": str(OWL),
-    "prov": "http://www.w3.org/ns/prov#",
-    "rdf": str(RDF),
-    "rdfs": str(RDFS),
-    "schema": "https://schema.org/",
-    "sh": str(SH),
-    "skos": str(SKOS),
-    "vann": "http://purl.org/vocab/vann/",
-    "xsd": str(XSD),
-}
-
+from coopgraph.namespace import PREFIXES
 
 #: OWL's symmetric axioms between named terms: ``a P b`` says what ``b P a`` says, and
 #: writers pick either side (the OWL API its own); the canonical form puts the smaller IRI

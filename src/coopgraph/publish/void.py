@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS, RDF, RDFS, VOID, XSD
 
-from coopgraph.namespace import COOP, ID_SPACE
+from coopgraph.namespace import COOP, ID_SPACE, PREFIXES
 from coopgraph.store.engine import Engine
 
 
@@ -146,13 +146,8 @@ def void_graph(figures: DatasetFigures, base: str, dumps: Iterable[str]) -> Grap
         ("objects", VOID.distinctObjects),
     ):
         add((dataset, prop, Literal(stats[key], datatype=XSD.integer)))
-    for vocabulary in (
-        "https://w3id.org/coopgraph/ontology#",
-        "http://www.w3.org/ns/prov#",
-        "http://www.w3.org/2004/02/skos/core#",
-        "http://purl.org/dc/terms/",
-    ):
-        add((dataset, VOID.vocabulary, URIRef(vocabulary)))
+    for vocabulary in ("coop", "prov", "skos", "dcterms"):
+        add((dataset, VOID.vocabulary, URIRef(PREFIXES[vocabulary])))
     for cls, count in figures.classes:
         part = BNode()
         add((dataset, VOID.classPartition, part))

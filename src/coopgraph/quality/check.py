@@ -48,12 +48,13 @@ from pathlib import Path
 
 import pyoxigraph as ox
 from rdflib import BNode, Literal, URIRef
-from rdflib.namespace import DC, DCTERMS, OWL, RDF, RDFS, SKOS, VANN, XSD, NamespaceManager
+from rdflib.namespace import DC, RDF, XSD, NamespaceManager
 from rdflib.term import Node
 
 from coopgraph.errors import CoopgraphError, MissingFileError
 from coopgraph.graph.load import ProjectDataset, build_dataset, load_files
 from coopgraph.graph.project import GraphKind, find_root, relative
+from coopgraph.namespace import PREFIXES as NAMESPACES
 from coopgraph.quality.check_report import SCOPES, SEVERITIES, Check, CheckReport, Finding
 from coopgraph.terms import ox_to_rdflib, rdflib_to_ox, short
 
@@ -61,14 +62,8 @@ _REQUIRED = ("id", "severity", "title", "description")
 _OPTIONAL = ("pitfalls", "robot", "scope", "rationale")
 #: The prefixes every check may use without declaring them.
 PREFIXES = {
-    "rdf": str(RDF),
-    "rdfs": str(RDFS),
-    "owl": str(OWL),
-    "xsd": str(XSD),
-    "skos": str(SKOS),
-    "dcterms": str(DCTERMS),
+    **{name: NAMESPACES[name] for name in ("rdf", "rdfs", "owl", "xsd", "skos", "dcterms", "vann")},
     "dc": str(DC),
-    "vann": str(VANN),
 }
 
 

@@ -22,7 +22,7 @@ from coopgraph.store.engine import Engine
 from coopgraph.store.processes import release_free_memory
 from coopgraph.web import access, dataset, describe, errors, pages, protocol, security, update_token
 from coopgraph.web.replay import Replay
-from coopgraph.web.state import ServerState
+from coopgraph.web.state import EXTENSION, ServerState
 
 #: Types worth compressing (all text-like results and pages).
 COMPRESSED = [
@@ -75,7 +75,7 @@ def create_app(
         examples=list(examples or []),
         yasgui_dir=yasgui_dir,
     )
-    app.extensions["coopgraph"] = state
+    app.extensions[EXTENSION] = state
     update_token.init_app(app, state.settings)  # the token file, and the limit on wrong tokens
     access.init_app(app, state.settings)  # the Host check
     errors.register(app)

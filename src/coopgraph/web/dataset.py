@@ -7,7 +7,7 @@ from flask import Blueprint, Response, abort, jsonify, request, send_file
 from coopgraph import formats
 from coopgraph.web import access, media
 from coopgraph.web.describe import quad_count, statistics, void_graph
-from coopgraph.web.protocol import state
+from coopgraph.web.state import get_state
 
 bp = Blueprint("dataset", __name__)
 
@@ -19,7 +19,7 @@ def dump(name: str) -> Response:
     media_type = formats.DUMPS.get(name)
     if media_type is None:
         abort(404)
-    st = state()
+    st = get_state()
     path = st.dump_file(name, media_type)
     wants_gzip = "gzip" in request.accept_encodings
     if wants_gzip:
@@ -43,7 +43,7 @@ def dump(name: str) -> Response:
 @bp.route("/.well-known/void")
 def void() -> Response:
     """The VoID description of the dataset, in Turtle or another RDF type by Accept."""
-    st = state()
+    st = get_state()
     media_type = media.negotiate(
         request.accept_mimetypes, formats.GRAPH_TYPES, request.args.get("format"), media.GRAPH_NAMES
     )
@@ -67,7 +67,7 @@ def health() -> Response:
     """Whether the server answers, and what it holds: the distinct triples of the union
     graph (what a query's default graph holds) and the quads of the dataset (a triple
     stated in two graphs is two quads)."""
-    st = state()
+    st = get_state()
     pool = st.pool
     triples = statistics(st)["triples"]
     quads = quad_count(st)

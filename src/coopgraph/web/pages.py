@@ -24,8 +24,8 @@ from coopgraph.publish.site import Documentation, Page
 from coopgraph.web import media, ontology_view, security
 from coopgraph.web.describe import class_partitions, graph_sizes, source_titles, statistics
 from coopgraph.web.errors import ApiError
-from coopgraph.web.protocol import state
 from coopgraph.web.resources import add_source_text, is_safe_iri
+from coopgraph.web.state import get_state
 
 bp = Blueprint("pages", __name__)
 
@@ -54,7 +54,7 @@ def _base() -> dict[str, str]:
 @bp.route("/")
 def home() -> Response:
     """What the graph holds, and where to go from here."""
-    st = state()
+    st = get_state()
     counts = [(c, n) for c, n in class_partitions(st) if str(c).startswith(str(COOP))]
     names = st.read("labels", {str(c) for c, _ in counts})
     html = render_template(
@@ -79,7 +79,7 @@ def class_instances() -> Response:
         raise ApiError(400, "name the class: /-/instances?class=IRI")
     if not is_safe_iri(cls):
         raise ApiError(400, f"the class {cls!r} is not an absolute IRI (RFC 3987)")
-    st = state()
+    st = get_state()
     listed, cut = st.read("instances", cls)
     name = st.read("labels", {cls}).get(cls, cls)
     return _html(render_template("instances.html", cls=cls, name=name, listed=listed, cut=cut))
@@ -94,7 +94,7 @@ def static_file(name: str) -> Response:
 @bp.route("/-/yasgui/<any('yasgui.min.js', 'yasgui.min.css'):name>")
 def yasgui_file(name: str) -> Response:
     """The YASGUI editor, from the npm package installed beside the project."""
-    folder = state().yasgui_dir
+    folder = get_state().yasgui_dir
     if folder is None:
         abort(404)
     return send_from_directory(folder, name, max_age=86400)
@@ -111,7 +111,7 @@ def resource(rest: str) -> Response:
     if not is_safe_iri(BASE + path):
         abort(404)
     iri, media_type = _resolve(path)
-    st = state()
+    st = get_state()
     offers = (*formats.GRAPH_TYPES, media.HTML)
     if media_type is None:
         media_type = media.negotiate(
@@ -153,7 +153,7 @@ def _resolve(path: str) -> tuple[str, str | None]:
 
 
 def _known(iri: str) -> bool:
-    st = state()
+    st = get_state()
     return iri in graph_sizes(st) or bool(st.read("is_known", iri))
 
 
@@ -164,14 +164,14 @@ def _is_document(iri: str) -> bool:
 
 def _ontology_page(iri: str, graph_names: set[str]) -> Response:
     """The documentation of the ontology modules (built on first use), for a browser."""
-    docs = ontology_view.documentation(state(), sorted(filter(_is_document, graph_names)))
+    docs = ontology_view.documentation(get_state(), sorted(filter(_is_document, graph_names)))
     return _docs_page(docs.index, docs, base=None if iri == BASE + "ontology" else "ontology")
 
 
 @bp.route("/-/docs/<path:name>")
 def docs_file(name: str) -> Response:
     """The documentation's other files: the class diagram and the concept schemes' pages."""
-    st = state()
+    st = get_state()
     docs = ontology_view.documentation(st, sorted(filter(_is_document, graph_sizes(st))))
     scheme = ontology_view.scheme_page_name(name)
     if scheme is not None and scheme in docs.schemes:
@@ -211,7 +211,7 @@ def _html(html: str) -> Response:
 
 
 def _conditional(response: Response) -> None:
-    st = state()
+    st = get_state()
     response.set_etag(st.etag(request.full_path, response.mimetype or ""))
     response.last_modified = int(st.modified)
     response.headers["Cache-Control"] = "no-cache"

@@ -38,7 +38,7 @@ from coopgraph.web import access, describe, media, replay, update_token
 from coopgraph.web.cache import digest
 from coopgraph.web.errors import ApiError
 from coopgraph.web.resources import is_safe_iri
-from coopgraph.web.state import ServerState
+from coopgraph.web.state import ServerState, get_state
 from coopgraph.web.worker import Failure
 
 bp = Blueprint("protocol", __name__)
@@ -46,11 +46,6 @@ bp = Blueprint("protocol", __name__)
 FORM = "application/x-www-form-urlencoded"
 SPARQL_QUERY = "application/sparql-query"
 SPARQL_UPDATE = "application/sparql-update"
-
-
-def state() -> ServerState:
-    """The app's shared state."""
-    return current_app.extensions["coopgraph"]
 
 
 @dataclass(frozen=True)
@@ -108,7 +103,7 @@ def read_request(kind: str) -> ProtocolRequest:
     Raises:
         ApiError: 400 for anything the protocol does not allow; 413/414 for oversized ones.
     """
-    limit = int(state().settings["max_request_bytes"])
+    limit = int(get_state().settings["max_request_bytes"])
     if len(request.query_string) > limit:
         raise ApiError(414, f"the query string is longer than {limit} bytes; send it by POST")
     url_params = _parameters(request.query_string, "the query string")
@@ -207,11 +202,11 @@ def sparql() -> Response:
         raise ApiError(400, f"this is a SPARQL Update ({found.form}); POST it to /update")
     try:
         # A store elsewhere evaluates the query itself: refuse whatever it could misread.
-        querytext.refuse_remote(found, strict=not state().engine.in_workers)
+        querytext.refuse_remote(found, strict=not get_state().engine.in_workers)
     except QueryError as err:
         raise ApiError(400, str(err)) from None
     media_type = _negotiated(request.environ.get("HTTP_ACCEPT", ""), found.is_graph_query, req.fmt)
-    st = state()
+    st = get_state()
     # The base URL is part of the key: it is what relative IRIs and the limits link become.
     key = digest(req.query, media_type, req.default_graphs, req.named_graphs, access.base_url())
     etag = st.etag("sparql", key.hex())
@@ -329,7 +324,7 @@ def service_description(fmt: tuple[str, ...]) -> Response:
     media_type = media.negotiate(request.accept_mimetypes, offers, fmt, media.GRAPH_NAMES)
     if media_type == media.HTML:
         return editor_page()
-    st = state()
+    st = get_state()
     endpoint = access.base_url() + "sparql"
     body = access.memoize(
         st,
@@ -345,7 +340,7 @@ def service_description(fmt: tuple[str, ...]) -> Response:
 
 def editor_page() -> Response:
     """The YASGUI query editor, with the dataset's prefixes and the example queries."""
-    st = state()
+    st = get_state()
     html = render_template(
         "editor.html",
         prefixes=st.engine.prefixes,
@@ -363,7 +358,7 @@ def editor_page() -> Response:
 @bp.route("/update", methods=["GET", "POST"])
 def update() -> Response:
     """Apply a SPARQL Update, for a client that holds the configured token."""
-    st = state()
+    st = get_state()
     token = str(st.settings["update_token"])
     if request.method == "GET":
         raise ApiError(405, "SPARQL Update is never accepted by GET; use POST", allow=("POST",))
@@ -376,7 +371,7 @@ def update() -> Response:
         raise ApiError(400, "this is not a SPARQL Update; send queries to /sparql")
     try:
         # A store elsewhere evaluates the query itself: refuse whatever it could misread.
-        querytext.refuse_remote(found, strict=not state().engine.in_workers)
+        querytext.refuse_remote(found, strict=not get_state().engine.in_workers)
     except QueryError as err:
         raise ApiError(400, str(err)) from None
     base = access.base_url() + "update"

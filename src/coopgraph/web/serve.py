@@ -24,6 +24,7 @@ from coopgraph.store.engine import Engine
 from coopgraph.store.opening import open_engine
 from coopgraph.store.processes import limit_heaps
 from coopgraph.web import access, create_app
+from coopgraph.web.state import get_state
 
 YASGUI_BUILD = Path("node_modules") / "@zazuko" / "yasgui" / "build"
 
@@ -93,7 +94,7 @@ def run_development(app: Flask, host: str, port: int, announce: Callable[[str], 
     try:
         server.serve_forever()
     finally:
-        app.extensions["coopgraph"].stop_pool()
+        get_state(app).stop_pool()
 
 
 def run_production(app: Flask, settings: dict[str, Any], announce: Callable[[str], None]) -> None:
@@ -116,7 +117,7 @@ def run_production(app: Flask, settings: dict[str, Any], announce: Callable[[str
     if port == 0:  # each granian process binds the port itself: choose one for all
         port = _free_port(host)
     access.listening(app, port)
-    state = app.extensions["coopgraph"]
+    state = get_state(app)
     front = Front(
         app,
         threads=int(settings["threads"]),

@@ -25,6 +25,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from flask import Flask, current_app
+
 from coopgraph.store import jail
 from coopgraph.store.engine import Engine, QueryReply
 from coopgraph.store.errors import (
@@ -42,6 +44,15 @@ from coopgraph.web.errors import ApiError
 from coopgraph.web.worker import READERS, DumpJob, Failure, ReadJob, handler, prepare
 
 MB = 2**20
+
+
+#: Where an app keeps its :class:`ServerState` (``app.extensions[EXTENSION]``).
+EXTENSION = "coopgraph"
+
+
+def get_state(app: Flask | None = None) -> ServerState:
+    """The shared state of ``app``, or of the app handling the current request."""
+    return (app or current_app).extensions[EXTENSION]
 
 
 @dataclass
