@@ -5,6 +5,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+RUNTIME_STAMP := $(VENV)/.runtime
 NODE_STAMP := node_modules/.package-lock.json
 
 .PHONY: install test lint format clean serve
@@ -16,6 +17,14 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test,lint,bench]'
 	@touch $@
 
+# What `make serve` needs: the package and its runtime dependencies, no test or lint tools.
+$(RUNTIME_STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "coopgraph needs Python 3.11 or newer"'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e .
+	@touch $@
+
 $(NODE_STAMP): package.json package-lock.json
 	npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
 
@@ -23,7 +32,10 @@ install: $(STAMP)
 	./scripts/install-system-packages npm dot
 	$(MAKE) $(NODE_STAMP)
 
-serve: install
+serve: $(RUNTIME_STAMP)
+	./scripts/install-system-packages npm dot
+	$(MAKE) $(NODE_STAMP)
+	@echo "the coopgraph command is $(abspath $(BIN))/coopgraph"
 	$(BIN)/coopgraph serve
 
 test: install

@@ -51,3 +51,46 @@ def test_setting_precedence() -> None:
 def test_doctests(module) -> None:
     failures, tried = doctest.testmod(module)
     assert tried > 0 and failures == 0
+
+
+def test_one_licence_for_the_code_and_one_for_the_data(root: Path) -> None:
+    """LICENSE says which licence covers what; the package metadata and the ontology agree."""
+    import json
+    import tomllib
+
+    from rdflib import Graph, URIRef
+    from rdflib.namespace import DCTERMS
+
+    text = (root / "LICENSE").read_text(encoding="utf-8")
+    assert "Apache License" in text and "Version 2.0" in text
+    assert "CC BY 4.0" in text and "data/sources/" in text
+    project = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    assert project["license"] == "Apache-2.0"
+    assert json.loads((root / "package.json").read_text(encoding="utf-8"))["license"] == (
+        "Apache-2.0"
+    )
+    ontology = Graph().parse(root / "ontology" / "coopgraph.ttl")
+    licences = set(ontology.objects(None, DCTERMS.license))
+    assert URIRef("https://creativecommons.org/licenses/by/4.0/") in licences
+
+
+def test_make_serve_installs_what_the_server_needs_and_says_where_the_command_is(
+    root: Path, tmp_path: Path
+) -> None:
+    """``make serve`` installs the package without the test, lint and benchmark extras, and
+    prints the full path of the ``coopgraph`` command (a dry run: nothing is installed)."""
+    import subprocess
+
+    venv = tmp_path / "venv"
+    plan = subprocess.run(
+        ["make", "-n", f"VENV={venv}", "serve"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    ).stdout
+    installs = [line for line in plan.splitlines() if "pip install" in line and "-e" in line]
+    assert installs == [f"{venv}/bin/python -m pip install --quiet -e ."]
+    assert f'echo "the coopgraph command is {venv}/bin/coopgraph"' in plan
+    assert plan.rstrip().endswith(f"{venv}/bin/coopgraph serve")
