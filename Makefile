@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 RUNTIME_STAMP := $(VENV)/.runtime
 NODE_STAMP := node_modules/.package-lock.json
 
-.PHONY: install test lint format clean serve
+.PHONY: install test check lint format clean serve
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "coopgraph needs Python 3.11 or newer"'
@@ -46,6 +46,12 @@ test: install
 	$(BIN)/coopgraph check
 	$(BIN)/coopgraph owlapi
 	$(BIN)/python -m pytest
+
+# The quick loop: the linters and the tests not marked slow (no server, browser or Java).
+check: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/python -m pytest -q -m "not slow"
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -25,7 +25,7 @@ from coopgraph.errors import SettingError
 from coopgraph.settings import resolve
 from coopgraph.web.access import HostPolicy, parse_host
 from coopgraph.web.update_token import FailureLimiter, client_key
-from tests.conftest import ROOT, Server, descendants, free_port, start_server
+from tests.support import ROOT, Server, descendants, free_port, start_server
 
 SD = Namespace("http://www.w3.org/ns/sparql-service-description#")
 TOKEN = "t0ken-" + os.urandom(8).hex()

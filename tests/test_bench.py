@@ -24,7 +24,8 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+from tests.support import ROOT
+
 RUN = ROOT / "bench" / "run.py"
 QUERY_LABELS = (
     "lookup by IRI",

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from coopgraph.graph.load import ProjectDataset
-from tests.conftest import CHROMIUM, ROOT, Server, chromium_context
+from tests.support import CHROMIUM, QUERIES, ROOT, Server, chromium_context
 
 if not CHROMIUM.is_file():
     pytest.skip(
@@ -37,7 +37,6 @@ from playwright.sync_api import (  # noqa: E402 - only once chromium is known to
 )
 
 SCREENSHOTS = ROOT / "tests" / "screenshots"
-QUERIES = sorted((ROOT / "queries" / "competency").glob("*.rq"))
 
 
 @pytest.fixture(scope="module")

@@ -6,20 +6,15 @@ import difflib
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 from rdflib import Graph, Literal, URIRef
 from rdflib.compare import isomorphic
 from rdflib.namespace import OWL, RDFS
 
-from coopgraph.cli.main import cli
 from coopgraph.graph import canonical
 from coopgraph.quality import owlapi
+from tests.support import invoke
 
 COOP = "https://w3id.org/coopgraph/ontology#"
-
-
-def invoke(*args: str):
-    return CliRunner().invoke(cli, list(args), catch_exceptions=False)
 
 
 def scramble(path: Path) -> None:

@@ -5,10 +5,7 @@ and the command's exit codes and formats."""
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -16,6 +13,7 @@ from rdflib import Graph
 
 from coopgraph.errors import CoopgraphError
 from coopgraph.quality.check import SCOPES, SEVERITIES, load_checks, read_check, run_checks
+from tests.support import coopgraph
 
 FIXTURES = Path(__file__).parent / "checks"
 CHECKS = {c.id: c for c in load_checks()}
@@ -234,16 +232,6 @@ def test_a_finding_reads_as_one_line() -> None:
 
 
 # --------------------------------------------------------------------------- the command
-
-
-def coopgraph(*args: str, cwd: Path, env: dict[str, str] | None = None):
-    return subprocess.run(
-        [sys.executable, "-m", "coopgraph", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        env={**os.environ, **(env or {})},
-    )
 
 
 def test_the_command_exits_1_on_an_error_and_0_on_warnings(root: Path) -> None:

@@ -11,19 +11,14 @@ import sys
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import Result
 from rdflib import Graph
 from rdflib.namespace import SH
 
-from coopgraph.cli.main import cli
 from coopgraph.namespace import COOP, INFERRED_GRAPH
+from tests.support import invoke
 
 CQ03 = "queries/competency/cq03-signatories-of-the-unodc-interpol-arrangement.rq"
-
-
-def run(*args: str, root: Path | None = None, stdin: str | None = None) -> Result:
-    prefix = ["--root", str(root)] if root is not None else []
-    return CliRunner().invoke(cli, [*prefix, *args], input=stdin, catch_exceptions=False)
 
 
 def one_line_error(result: Result, code: int = 2) -> str:
@@ -40,7 +35,7 @@ def one_line_error(result: Result, code: int = 2) -> str:
 
 
 def test_validate_on_the_bundled_graph_conforms(root: Path) -> None:
-    result = run("validate", root=root)
+    result = invoke("validate", root=root)
     assert result.exit_code == 0, result.output
     assert result.stdout.strip() == "Conforms: 0 violations."
 
@@ -54,7 +49,7 @@ def test_validate_names_shape_focus_path_message_and_file(project: Path) -> None
     )
     assert broken != text
     path.write_text(broken)
-    result = run("validate", root=project)
+    result = invoke("validate", root=project)
     assert result.exit_code == 1
     out = result.stdout
     assert "Violation shp:agreement-two-parties (1 result)" in out
@@ -70,7 +65,7 @@ def test_validate_reports_an_ill_typed_date_without_a_traceback(project: Path) -
         '"2016-05-23"^^xsd:date', '"2016-13-23"^^xsd:date'
     )
     path.write_text(text, encoding="utf-8")
-    result = run("validate", root=project)
+    result = invoke("validate", root=project)
     assert result.exit_code == 1
     assert "Violation shp:date-datatype (2 results)" in result.stdout
     assert "Traceback" not in result.output
@@ -82,7 +77,7 @@ def test_validate_machine_formats(project: Path, fmt: str) -> None:
     path.write_text(
         path.read_text().replace('rdfs:label "Yury Fedotov"@en', 'rdfs:label "Yury Fedotov"')
     )
-    result = run("validate", "--format", fmt, root=project)
+    result = invoke("validate", "--format", fmt, root=project)
     assert result.exit_code == 1
     if fmt == "json":
         doc = json.loads(result.stdout)
@@ -98,12 +93,12 @@ def test_validate_machine_formats(project: Path, fmt: str) -> None:
 
 def test_validate_format_from_the_environment(root: Path, monkeypatch) -> None:
     monkeypatch.setenv("COOPGRAPH_VALIDATE_FORMAT", "json")
-    result = run("validate", root=root)
+    result = invoke("validate", root=root)
     assert json.loads(result.stdout)["conforms"] is True
 
 
 def test_validate_with_inferences_conforms(root: Path) -> None:
-    result = run("validate", "--inferred", root=root)
+    result = invoke("validate", "--inferred", root=root)
     assert result.exit_code == 0, result.output
 
 
@@ -118,7 +113,7 @@ def test_turtle_syntax_error_names_file_line_and_column(project: Path) -> None:
     )
     assert broken != text
     path.write_text(broken, encoding="utf-8")
-    line = one_line_error(run("validate", root=project))
+    line = one_line_error(invoke("validate", root=project))
     assert line.startswith("coopgraph: data/002_04716fd2df2bc222.ttl:200:24: expected '.'")
 
 
@@ -128,7 +123,7 @@ def test_unterminated_string_names_where_it_opens(project: Path) -> None:
     number = next(i for i, t in enumerate(lines) if '"Vienna"@en' in t)
     lines[number] = lines[number].replace('"Vienna"@en', '"Vienna@en')
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    line = one_line_error(run("stats", root=project))
+    line = one_line_error(invoke("stats", root=project))
     column = lines[number].index('"Vienna') + 1
     assert line == (
         f"coopgraph: data/reference/places.ttl:{number + 1}:{column}: "
@@ -138,28 +133,28 @@ def test_unterminated_string_names_where_it_opens(project: Path) -> None:
 
 def test_a_data_file_without_its_source_text_is_refused(project: Path) -> None:
     (project / "data" / "stray.ttl").write_text("", encoding="utf-8")
-    line = one_line_error(run("stats", root=project))
+    line = one_line_error(invoke("stats", root=project))
     assert "data/stray.ttl: no source text data/sources/stray.txt" in line
 
 
 def test_a_folder_that_is_not_a_project(tmp_path: Path) -> None:
-    line = one_line_error(run("validate", root=tmp_path))
+    line = one_line_error(invoke("validate", root=tmp_path))
     assert "is not a coopgraph project" in line
 
 
 def test_missing_query_file(root: Path) -> None:
-    line = one_line_error(run("query", "no-such-query.rq", root=root))
+    line = one_line_error(invoke("query", "no-such-query.rq", root=root))
     assert line == "coopgraph: no-such-query.rq: query file not found"
 
 
 def test_query_syntax_error_gives_line_and_column(root: Path) -> None:
-    line = one_line_error(run("query", "-", root=root, stdin="SELECT *\nWHERE { ?s ?p }\n"))
+    line = one_line_error(invoke("query", "-", root=root, stdin="SELECT *\nWHERE { ?s ?p }\n"))
     assert line.startswith("coopgraph: query: line 2, column 9: syntax error")
 
 
 def test_undeclared_prefix_gives_its_position(root: Path) -> None:
     text = "SELECT * WHERE {\n  ?s a coop:Agreement }"
-    line = one_line_error(run("query", "-", root=root, stdin=text))
+    line = one_line_error(invoke("query", "-", root=root, stdin=text))
     assert line == (
         "coopgraph: query: line 2, column 8: prefix coop: is used but not declared "
         "(add a PREFIX line)"
@@ -168,18 +163,20 @@ def test_undeclared_prefix_gives_its_position(root: Path) -> None:
 
 def test_an_update_is_not_run(root: Path) -> None:
     text = "INSERT DATA { <urn:a> <urn:b> <urn:c> }"
-    line = one_line_error(run("query", "-", root=root, stdin=text))
+    line = one_line_error(invoke("query", "-", root=root, stdin=text))
     assert "this is a SPARQL Update" in line
 
 
 def test_service_is_refused(root: Path) -> None:
     text = "SELECT * WHERE { SERVICE <http://127.0.0.1:9/sparql> { ?s ?p ?o } }"
-    line = one_line_error(run("query", "-", root=root, stdin=text))
+    line = one_line_error(invoke("query", "-", root=root, stdin=text))
     assert "SERVICE is not allowed" in line
 
 
 def test_empty_query(root: Path) -> None:
-    assert one_line_error(run("query", "-", root=root, stdin="  \n")).endswith("the query is empty")
+    assert one_line_error(invoke("query", "-", root=root, stdin="  \n")).endswith(
+        "the query is empty"
+    )
 
 
 @pytest.mark.parametrize(
@@ -192,20 +189,20 @@ def test_empty_query(root: Path) -> None:
     ],
 )
 def test_unknown_format(root: Path, args: list[str], what: str) -> None:
-    line = one_line_error(run(*args, root=root))
+    line = one_line_error(invoke(*args, root=root))
     assert f"unknown format '{args[-1]}' {what}; use one of: " in line
 
 
 def test_graph_format_for_a_select_query(root: Path) -> None:
-    line = one_line_error(run("query", CQ03, "--format", "turtle", root=root))
+    line = one_line_error(invoke("query", CQ03, "--format", "turtle", root=root))
     assert "unknown format 'turtle' for SELECT results" in line
 
 
 def test_unknown_setting_and_bad_setting_value(root: Path, monkeypatch) -> None:
-    line = one_line_error(run("--setting", "colour", "red", "stats", root=root))
+    line = one_line_error(invoke("--setting", "colour", "red", "stats", root=root))
     assert line.startswith("coopgraph: unknown setting 'colour'; known settings: ")
     monkeypatch.setenv("COOPGRAPH_PROGRESS_AFTER", "soon")
-    line = one_line_error(run("stats", root=root))
+    line = one_line_error(invoke("stats", root=root))
     assert "COOPGRAPH_PROGRESS_AFTER" in line and "must be a number" in line
 
 
@@ -213,7 +210,7 @@ def test_unknown_setting_and_bad_setting_value(root: Path, monkeypatch) -> None:
 
 
 def test_query_table(root: Path) -> None:
-    result = run("query", CQ03, root=root)
+    result = invoke("query", CQ03, root=root)
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
     header = next(t for t in lines if "person" in t)
@@ -230,10 +227,10 @@ def test_query_table(root: Path) -> None:
 
 
 def test_query_csv_and_json(root: Path) -> None:
-    rows = list(csv.reader(io.StringIO(run("query", CQ03, "--format", "csv", root=root).stdout)))
+    rows = list(csv.reader(io.StringIO(invoke("query", CQ03, "--format", "csv", root=root).stdout)))
     assert rows[0] == ["person", "organization", "post", "date"]
     assert sorted(r[0] for r in rows[1:]) == ["Jürgen Stock", "Yury Fedotov"]
-    doc = json.loads(run("query", CQ03, "--format", "json", root=root).stdout)
+    doc = json.loads(invoke("query", CQ03, "--format", "json", root=root).stdout)
     assert doc["head"]["vars"] == ["person", "organization", "post", "date"]
     dates = {b["date"]["datatype"] for b in doc["results"]["bindings"]}
     assert dates == {"http://www.w3.org/2001/XMLSchema#date"}
@@ -241,14 +238,14 @@ def test_query_csv_and_json(root: Path) -> None:
 
 def test_query_tsv_writes_terms_in_turtle_syntax(root: Path) -> None:
     text = 'SELECT ?x ?d WHERE { VALUES (?x ?d) { (<urn:a> "a\\tb"@en) } }'
-    out = run("query", "-", "--format", "tsv", root=root, stdin=text).stdout
+    out = invoke("query", "-", "--format", "tsv", root=root, stdin=text).stdout
     assert out == '?x\t?d\n<urn:a>\t"a\\tb"@en\n'
 
 
 def test_ask_and_construct(root: Path, bundled) -> None:
     ask = "PREFIX coop: <https://w3id.org/coopgraph/ontology#> ASK { ?a a coop:Resolution }"
-    assert run("query", "-", root=root, stdin=ask).stdout == "yes\n"
-    assert json.loads(run("query", "-", "--format", "json", root=root, stdin=ask).stdout) == {
+    assert invoke("query", "-", root=root, stdin=ask).stdout == "yes\n"
+    assert json.loads(invoke("query", "-", "--format", "json", root=root, stdin=ask).stdout) == {
         "head": {},
         "boolean": True,
     }
@@ -256,7 +253,7 @@ def test_ask_and_construct(root: Path, bundled) -> None:
         "PREFIX coop: <https://w3id.org/coopgraph/ontology#> "
         "CONSTRUCT { ?o coop:partyTo ?a } WHERE { ?a coop:hasParty ?o }"
     )
-    out = run("query", "-", root=root, stdin=construct).stdout
+    out = invoke("query", "-", root=root, stdin=construct).stdout
     graph = Graph().parse(data=out, format="turtle")
     parties = len(list(bundled.triples((None, COOP.hasParty, None))))
     assert len(graph) == parties == len(list(graph.triples((None, COOP.partyTo, None))))
@@ -268,8 +265,8 @@ def test_query_sees_inferences_only_when_asked(root: Path) -> None:
         "PREFIX coop: <https://w3id.org/coopgraph/ontology#> "
         "SELECT (COUNT(*) AS ?n) WHERE { ?o coop:partyTo ?a }"
     )
-    plain = run("query", "-", "--format", "csv", root=root, stdin=text).stdout
-    inferred = run("query", "-", "--format", "csv", "--inferred", root=root, stdin=text).stdout
+    plain = invoke("query", "-", "--format", "csv", root=root, stdin=text).stdout
+    inferred = invoke("query", "-", "--format", "csv", "--inferred", root=root, stdin=text).stdout
     assert plain.splitlines()[1] == "0"
     assert int(inferred.splitlines()[1]) > 10
 
@@ -279,7 +276,7 @@ def test_query_sees_inferences_only_when_asked(root: Path) -> None:
 
 def test_reason_writes_the_inferences_atomically(root: Path, tmp_path: Path) -> None:
     out = tmp_path / "inferred.ttl"
-    result = run("reason", "-o", str(out), root=root)
+    result = invoke("reason", "-o", str(out), root=root)
     assert result.exit_code == 0, result.output
     graph = Graph().parse(out, format="turtle")
     assert (None, COOP.partyTo, None) in graph
@@ -289,7 +286,7 @@ def test_reason_writes_the_inferences_atomically(root: Path, tmp_path: Path) -> 
 
 
 def test_reason_into_a_missing_folder_writes_nothing(root: Path, tmp_path: Path) -> None:
-    line = one_line_error(run("reason", "-o", str(tmp_path / "no" / "x.ttl"), root=root))
+    line = one_line_error(invoke("reason", "-o", str(tmp_path / "no" / "x.ttl"), root=root))
     assert "does not exist" in line
     assert list(tmp_path.iterdir()) == []
 
@@ -301,17 +298,17 @@ def test_reason_exits_1_on_an_inconsistent_graph(project: Path) -> None:
             "person:orler\n    a coop:Person ;", "person:orler\n    a coop:Person , coop:Place ;"
         )
     )
-    result = run("reason", "--no-check", root=project)
+    result = invoke("reason", "--no-check", root=project)
     assert result.exit_code == 1
     assert "inconsistent: Disjoint classes" in result.stderr
 
 
 def test_stats(root: Path) -> None:
-    result = run("stats", root=root)
+    result = invoke("stats", root=root)
     assert result.exit_code == 0
     assert "data/004_99a00a0a19330a11.ttl" in result.stdout
     assert "coop:Quote" in result.stdout
-    doc = json.loads(run("stats", "--format", "json", "--inferred", root=root).stdout)
+    doc = json.loads(invoke("stats", "--format", "json", "--inferred", root=root).stdout)
     assert doc["triples"] == sum(g["triples"] for g in doc["graphs"])
     assert str(INFERRED_GRAPH) in {g["graph"] for g in doc["graphs"]}
     assert (

@@ -45,12 +45,11 @@ from SPARQLWrapper import (
 )
 
 from coopgraph.graph.load import ProjectDataset
-from tests.conftest import ROOT, Server
+from tests.support import QUERIES, ROOT, Server
 
 # rdflib's JSON-LD parser uses its own deprecated ConjunctiveGraph; so does SPARQLWrapper.
 pytestmark = pytest.mark.filterwarnings("ignore:ConjunctiveGraph is deprecated:DeprecationWarning")
 
-QUERIES = sorted((ROOT / "queries" / "competency").glob("*.rq"))
 #: Questions asked in every format and by every client (a path, dates, unbound values,
 #: IRIs, an aggregate with numbers, GRAPH).
 SELECTED = [

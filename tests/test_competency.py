@@ -13,9 +13,7 @@ from pathlib import Path
 import pytest
 
 from coopgraph.graph.load import build_dataset
-
-ROOT = Path(__file__).resolve().parents[1]
-QUERIES = sorted((ROOT / "queries" / "competency").glob("*.rq"))
+from tests.support import QUERIES, ROOT
 
 
 @pytest.fixture(scope="module")

@@ -13,17 +13,16 @@ from pathlib import Path
 
 import owlready2
 import pytest
-from click.testing import CliRunner
 from rdflib import BNode, Graph, URIRef
 from rdflib.collection import Collection
 from rdflib.namespace import OWL, RDF
 
-from coopgraph.cli.main import cli
 from coopgraph.errors import LayoutError
 from coopgraph.graph.load import ProjectDataset, build_dataset
 from coopgraph.graph.project import GraphKind
 from coopgraph.namespace import COOP
 from coopgraph.quality import dl, dl_axioms, dl_explain, hermit
+from tests.support import invoke
 
 FIXTURES = Path(__file__).parent / "dl"
 TOP = "AllDisjointClasses(coop:Agent, coop:Derivation, coop:Event, coop:Figure, "
@@ -131,10 +130,6 @@ CLASHES = {
 }
 
 
-def _run(*args: str):
-    return CliRunner().invoke(cli, list(args), catch_exceptions=False)
-
-
 def _explained(output: str) -> list[str]:
     """The axioms of the explanation in ``output``, without the files."""
     lines = output.split(" HermiT runs in ", 1)[1].splitlines()[1:]
@@ -175,7 +170,7 @@ def test_the_report_gives_verdict_unsatisfiable_classes_and_time(bundled, shippe
 
 
 def test_a_day_on_a_data_property_is_read_as_opaque_and_the_report_says_so(root: Path) -> None:
-    result = _run("--root", str(root), "dl", str(FIXTURES / "date-on-a-data-property.ttl"))
+    result = invoke("--root", str(root), "dl", str(FIXTURES / "date-on-a-data-property.ttl"))
     assert result.exit_code == 0, result.output
     assert "consistent: yes" in result.output
     assert (
@@ -185,7 +180,7 @@ def test_a_day_on_a_data_property_is_read_as_opaque_and_the_report_says_so(root:
 
 
 def test_the_cli_exits_0_on_the_shipped_graph_and_prints_only_the_report(root: Path) -> None:
-    result = _run("--root", str(root), "dl")
+    result = invoke("--root", str(root), "dl")
     assert result.exit_code == 0, result.output
     assert result.output.splitlines()[1:3] == ["consistent: yes", "unsatisfiable classes: none"]
     assert "Owlready" not in result.output and "java" not in result.output.lower()
@@ -249,7 +244,7 @@ def _line_starting(output: str, start: str) -> str:
 def test_the_cli_finds_a_wrong_fixture_inconsistent_and_explains_it(
     root: Path, fixture: str
 ) -> None:
-    result = _run("--root", str(root), "dl", str(FIXTURES / fixture))
+    result = invoke("--root", str(root), "dl", str(FIXTURES / fixture))
     assert result.exit_code == 1, result.output
     _assert_explained(result.output, fixture)
 
@@ -294,7 +289,7 @@ def test_the_explanation_is_a_minimal_inconsistent_set(person_slip) -> None:
 
 
 def test_an_unsatisfiable_class_is_reported_and_explained(root: Path) -> None:
-    result = _run("--root", str(root), "dl", str(FIXTURES / "unsatisfiable-class.ttl"))
+    result = invoke("--root", str(root), "dl", str(FIXTURES / "unsatisfiable-class.ttl"))
     assert result.exit_code == 1, result.output
     assert "consistent: yes" in result.output
     assert "unsatisfiable classes (1): test:PersonalOrganization" in result.output
@@ -308,7 +303,7 @@ def test_an_unsatisfiable_class_is_reported_and_explained(root: Path) -> None:
 
 def test_no_explanation_when_not_asked(root: Path) -> None:
     fixture = FIXTURES / "city-as-country.ttl"
-    result = _run("--root", str(root), "dl", "--no-explain", str(fixture))
+    result = invoke("--root", str(root), "dl", "--no-explain", str(fixture))
     assert result.exit_code == 1
     assert "consistent: NO" in result.output and "why" not in result.output
     assert "explanation: not explained (--no-explain)" in result.output
@@ -318,7 +313,7 @@ def test_no_explanation_when_not_asked(root: Path) -> None:
 
 
 def test_a_missing_file_is_one_line_and_exit_2(root: Path) -> None:
-    result = _run("--root", str(root), "dl", "no-such-file.ttl")
+    result = invoke("--root", str(root), "dl", "no-such-file.ttl")
     assert result.exit_code == 2
     assert result.output == "coopgraph: no-such-file.ttl: no such file\n"
 
@@ -331,7 +326,7 @@ def test_a_file_of_the_project_cannot_be_added_twice(bundled, root: Path) -> Non
 
 def test_without_java_the_error_says_what_to_install(root: Path, monkeypatch) -> None:
     monkeypatch.setattr(owlready2, "JAVA_EXE", "/nonexistent/java")
-    result = _run("--root", str(root), "dl")
+    result = invoke("--root", str(root), "dl")
     assert result.exit_code == 2
     assert result.output.startswith("coopgraph: HermiT needs a Java runtime")
     assert len(result.output.splitlines()) == 1
@@ -347,7 +342,7 @@ def test_an_import_outside_the_project_is_refused_not_downloaded(project: Path) 
         ),
         encoding="utf-8",
     )
-    result = _run("--root", str(project), "dl")
+    result = invoke("--root", str(project), "dl")
     assert result.exit_code == 2
     assert "imports <http://example.org/elsewhere>" in result.output
     assert "never from the network" in result.output
@@ -419,7 +414,7 @@ def test_a_slip_in_the_project_data_is_explained_without_suspects(project: Path)
     shutil.copy(
         FIXTURES / "organization-as-person.ttl", project / "data" / "reference" / "slip.ttl"
     )
-    result = _run("--root", str(project), "dl")
+    result = invoke("--root", str(project), "dl")
     assert result.exit_code == 1
     assert "o:interpol a coop:Person" in result.output
     assert "[data/reference/slip.ttl]" in result.output

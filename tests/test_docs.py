@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from urllib.parse import urljoin
@@ -24,23 +23,11 @@ from rdflib.compare import isomorphic
 from rdflib.namespace import OWL, RDF, RDFS, SKOS
 
 from coopgraph.namespace import COOP
-from tests.conftest import ROOT, Server
-from tests.test_linked_data import BROWSER, Element, fetch, page, parse_html
+from tests.support import BROWSER, ROOT, Element, Server, coopgraph, fetch, page, parse_html
 
 NS = str(COOP)
 TERM_TYPES = (OWL.Class, OWL.ObjectProperty, OWL.DatatypeProperty, OWL.AnnotationProperty)
 SVG = "{http://www.w3.org/2000/svg}"
-
-
-def coopgraph(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "coopgraph", *args],
-        capture_output=True,
-        text=True,
-        env={**os.environ, **(env or {})},
-        timeout=300,
-        check=False,
-    )
 
 
 @pytest.fixture(scope="module")

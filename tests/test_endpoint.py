@@ -20,7 +20,7 @@ import requests
 from rdflib import Graph, URIRef
 from rdflib.namespace import Namespace
 
-from tests.conftest import ROOT, Listener, Server, start_engine_server, start_server
+from tests.support import ROOT, Listener, Server, start_engine_server, start_server
 
 SD = Namespace("http://www.w3.org/ns/sparql-service-description#")
 VOID = Namespace("http://rdfs.org/ns/void#")

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 from rdflib import Graph, URIRef
 from rdflib.namespace import PROV, RDF
 
-ROOT = Path(__file__).resolve().parents[1]
+from tests.support import ROOT
+
 DATA = ROOT / "data"
 COOP = "https://w3id.org/coopgraph/ontology#"
 SOURCE_BASE = "https://w3id.org/coopgraph/id/source/"

@@ -21,11 +21,10 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.conftest import ROOT, Server, descendants, start_server
+from tests.support import QUERIES, Server, descendants, start_server
 
 SEED = 20261124
 REQUESTS = 1200
-QUERIES = sorted((ROOT / "queries" / "competency").glob("*.rq"))
 SLOW = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i FILTER(STR(?c) != STR(?i)) }"
 
 

@@ -18,8 +18,8 @@ from coopgraph.graph.load import build_dataset, load_shapes
 from coopgraph.graph.sources import project_sources
 from coopgraph.quality.validate import validate
 from coopgraph.store.opening import open_engine
+from tests.support import ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "bench" / "generate.py"
 TARGET = 10_000
 

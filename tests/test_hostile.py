@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.conftest import Listener, Server, descendants, start_engine_server, start_server
+from tests.support import Listener, Server, descendants, start_engine_server, start_server
 
 JSON = "application/sparql-results+json"
 TOKEN = "hostile-test-token"

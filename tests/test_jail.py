@@ -19,7 +19,7 @@ from coopgraph.store import jail, processes
 from coopgraph.store.errors import DeadlineExceeded, JobFailed, MemoryExceeded, ReplyTooLarge
 from coopgraph.store.jail import Confinement
 from coopgraph.store.sandbox import Pool
-from tests.conftest import Listener
+from tests.support import Listener
 
 MB = 2**20
 CONFINED = Confinement(memory_bytes=256 * MB)

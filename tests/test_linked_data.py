@@ -17,11 +17,8 @@ from __future__ import annotations
 
 import http.client
 import re
-import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
-from html.parser import HTMLParser
 from urllib.parse import parse_qs, urljoin, urlsplit
 
 import pytest
@@ -31,7 +28,20 @@ from rdflib.namespace import PROV, RDF, RDFS, SKOS
 
 from coopgraph.graph.load import ProjectDataset
 from coopgraph.namespace import COOP
-from tests.conftest import ENGINES, ROOT, Server, start_engine_server, start_server
+from tests.support import (
+    BROWSER,
+    ENGINES,
+    ROOT,
+    Server,
+    close_connections,
+    fetch,
+    local_path,
+    page,
+    parse_html,
+    section,
+    start_engine_server,
+    start_server,
+)
 
 # rdflib's JSON-LD parser uses its own deprecated ConjunctiveGraph.
 pytestmark = pytest.mark.filterwarnings(
@@ -39,7 +49,6 @@ pytestmark = pytest.mark.filterwarnings(
 )
 
 BASE = "https://w3id.org/coopgraph/"
-BROWSER = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
 #: Media type -> (rdflib parser, file suffix).
 RDF_TYPES = {
     "text/turtle": ("turtle", ".ttl"),
@@ -68,192 +77,13 @@ SAMPLE = [
 ]
 
 
-# --------------------------------------------------------------------------- HTML, read
-
-
-@dataclass
-class Element:
-    """An element of a parsed page."""
-
-    tag: str
-    attrs: dict[str, str]
-    children: list[Element | str] = field(default_factory=list)
-
-    def text(self) -> str:
-        """All the text inside, whitespace collapsed."""
-        parts: list[str] = []
-
-        def walk(node: Element) -> None:
-            for child in node.children:
-                if isinstance(child, str):
-                    parts.append(child)
-                else:
-                    walk(child)
-
-        walk(self)
-        return " ".join("".join(parts).split())
-
-    def raw_text(self) -> str:
-        """All the text inside, as it is."""
-        return "".join(c if isinstance(c, str) else c.raw_text() for c in self.children)
-
-    def iter(self, tag: str | None = None, **attrs: str) -> Iterator[Element]:
-        """The elements below, in document order, with this tag and these attributes
-        (``class_`` matches one of the classes)."""
-        for child in self.children:
-            if isinstance(child, Element):
-                if child.matches(tag, attrs):
-                    yield child
-                yield from child.iter(tag, **attrs)
-
-    def matches(self, tag: str | None, attrs: dict[str, str]) -> bool:
-        if tag is not None and self.tag != tag:
-            return False
-        for name, value in attrs.items():
-            if name == "class_":
-                if value not in self.attrs.get("class", "").split():
-                    return False
-            elif self.attrs.get(name) != value:
-                return False
-        return True
-
-    def find(self, tag: str | None = None, **attrs: str) -> Element:
-        """The first element below with this tag and these attributes."""
-        for found in self.iter(tag, **attrs):
-            return found
-        raise AssertionError(f"no <{tag}> with {attrs} on the page")
-
-    def links(self) -> list[tuple[str, str]]:
-        """(href, text) of every link below."""
-        return [(a.attrs.get("href", ""), a.text()) for a in self.iter("a")]
-
-
-_VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source"}
-
-
-class _Parser(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.root = Element("#document", {})
-        self.stack = [self.root]
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        element = Element(tag, {k: v or "" for k, v in attrs})
-        self.stack[-1].children.append(element)
-        if tag not in _VOID:
-            self.stack.append(element)
-
-    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self.stack[-1].children.append(Element(tag, {k: v or "" for k, v in attrs}))
-
-    def handle_endtag(self, tag: str) -> None:
-        for depth in range(len(self.stack) - 1, 0, -1):
-            if self.stack[depth].tag == tag:
-                del self.stack[depth:]
-                return
-
-    def handle_data(self, data: str) -> None:
-        self.stack[-1].children.append(data)
-
-
-def parse_html(text: str) -> Element:
-    """The page as a tree of elements."""
-    parser = _Parser()
-    parser.feed(text)
-    parser.close()
-    return parser.root
-
-
-def section(page: Element, heading_id: str) -> Element:
-    """The first table or list after the heading with this id."""
-    found = False
-    for element in page.iter():
-        if element.tag == "h2" and element.attrs.get("id") == heading_id:
-            found = True
-        elif found and element.tag in ("table", "ul"):
-            return element
-    raise AssertionError(f"the page has no section #{heading_id}")
-
-
-# --------------------------------------------------------------------------- HTTP
-
-
-@dataclass
-class Reply:
-    """A response, read and closed."""
-
-    status: int
-    content_type: str
-    vary: str
-    body: bytes
-
-    @property
-    def text(self) -> str:
-        return self.body.decode("utf-8")
-
-
-_local = threading.local()
-_opened: list[http.client.HTTPConnection] = []
-_opened_lock = threading.Lock()
-
-
-def _connection(netloc: str, fresh: bool = False) -> http.client.HTTPConnection:
-    """This thread's keep-alive connection to ``netloc``."""
-    connections = _local.__dict__.setdefault("connections", {})
-    if fresh or netloc not in connections:
-        connection = http.client.HTTPConnection(netloc, timeout=30)
-        with _opened_lock:
-            _opened.append(connection)
-        connections[netloc] = connection
-    return connections[netloc]
-
-
-def fetch(url: str, accept: str | None = None) -> Reply:
-    """GET ``url`` with this ``Accept`` header, or with none at all (``None``)."""
-    parts = urlsplit(url)
-    target = parts.path + (f"?{parts.query}" if parts.query else "")
-    headers = {"Accept": accept} if accept is not None else {}
-    for attempt in range(2):
-        connection = _connection(parts.netloc, fresh=attempt > 0)
-        try:
-            connection.request("GET", target, headers=headers)
-            with connection.getresponse() as response:
-                return Reply(
-                    response.status,
-                    response.getheader("Content-Type", ""),
-                    response.getheader("Vary", ""),
-                    response.read(),
-                )
-        except (http.client.HTTPException, ConnectionError):
-            connection.close()  # the server closed a kept-alive connection: once more
-            if attempt:
-                raise
-    raise AssertionError("unreachable")
+# --------------------------------------------------------------------------- fixtures
 
 
 @pytest.fixture(scope="module", autouse=True)
 def _close_connections() -> Iterator[None]:
     yield
-    with _opened_lock:
-        for connection in _opened:
-            connection.close()
-        _opened.clear()
-
-
-def page(url: str) -> Element:
-    reply = fetch(url, BROWSER)
-    assert reply.status == 200, f"{url}: {reply.status} {reply.text[:200]}"
-    assert reply.content_type.startswith("text/html"), url
-    return parse_html(reply.text)
-
-
-def local_path(iri: str) -> str:
-    """The path at which the server publishes a coopgraph IRI."""
-    assert iri.startswith(BASE)
-    return "/" + iri.split("#", 1)[0][len(BASE) :]
-
-
-# --------------------------------------------------------------------------- fixtures
+    close_connections()
 
 
 @pytest.fixture(scope="module")

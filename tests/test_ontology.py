@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
-from pathlib import Path
 
 import pytest
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS, OWL, RDF, RDFS, SKOS, XSD
 
 from coopgraph.quality import dl_axioms
+from tests.support import ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
 ONTOLOGY = ROOT / "ontology"
 COOP = "https://w3id.org/coopgraph/ontology#"
 VANN = "http://purl.org/vocab/vann/"

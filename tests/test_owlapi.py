@@ -11,17 +11,12 @@ import json
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
-from coopgraph.cli.main import cli
 from coopgraph.errors import MissingFileError
 from coopgraph.quality import owlapi
+from tests.support import invoke
 
 FIXTURES = Path(__file__).parent / "owlapi"
-
-
-def invoke(*args: str):
-    return CliRunner().invoke(cli, list(args), catch_exceptions=False)
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,7 @@ import requests
 from rdflib import Graph, URIRef
 from rdflib.namespace import Namespace
 
-from tests.conftest import Server, descendants, free_port, start_server
+from tests.support import Server, descendants, free_port, start_server
 
 SD = Namespace("http://www.w3.org/ns/sparql-service-description#")
 CQ03 = "queries/competency/cq03-signatories-of-the-unodc-interpol-arrangement.rq"

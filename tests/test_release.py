@@ -15,7 +15,6 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -28,7 +27,7 @@ from rdflib.namespace import OWL, RDF, VOID
 from coopgraph.atomic import build_folder
 from coopgraph.errors import CoopgraphError
 from coopgraph.namespace import ALIGN_GRAPH, INFERRED_GRAPH, ONTOLOGY_GRAPH
-from tests.conftest import ROOT
+from tests.support import ROOT, coopgraph
 
 # rdflib's JSON-LD parser uses its own deprecated ConjunctiveGraph.
 pytestmark = pytest.mark.filterwarnings(
@@ -53,16 +52,6 @@ FILES = {
     "CHANGES.md": None,
     "SHA256SUMS": None,
 }
-
-
-def coopgraph(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "coopgraph", *args],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
 
 
 def copy_project(folder: Path) -> Path:

@@ -14,7 +14,7 @@ from coopgraph.store.engine import Engine
 from coopgraph.store.opening import open_engine
 from coopgraph.web import create_app, replay
 from coopgraph.web.state import get_state
-from tests.conftest import ROOT
+from tests.support import ROOT
 
 LOOKUP = "SELECT ?p ?o WHERE { <https://w3id.org/coopgraph/id/org/interpol> ?p ?o }"
 JSON = "application/sparql-results+json"

@@ -13,9 +13,7 @@ from click.testing import CliRunner
 from coopgraph.cli.main import cli
 from coopgraph.sparql import query as query_mod
 from coopgraph.sparql import results
-from tests.conftest import ROOT
-
-QUERIES = sorted((ROOT / "queries" / "competency").glob("*.rq"))
+from tests.support import QUERIES
 
 
 def endpoint_bytes(base: str, text: str, media_type: str) -> bytes:

@@ -15,7 +15,7 @@ import pyoxigraph as ox
 from coopgraph.store import processes
 from coopgraph.store.processes import private_memory
 from coopgraph.store.sandbox import Pool
-from tests.conftest import ROOT
+from tests.support import ROOT
 
 MB = 2**20
 _KEPT: list[bytearray] = []

@@ -37,7 +37,7 @@ from coopgraph.graph.sources import project_sources
 from coopgraph.store.engine import Engine
 from coopgraph.store.opening import open_engine
 from coopgraph.web import create_app, replay, security
-from tests.conftest import CHROMIUM, ROOT, Server, chromium_context, start_server
+from tests.support import CHROMIUM, ROOT, Server, chromium_context, start_server
 
 BASE = "https://w3id.org/coopgraph/"
 BROWSER = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"

@@ -59,8 +59,8 @@ from coopgraph.graph.load import ProjectDataset, load_files, load_shapes
 from coopgraph.graph.project import ontology_files
 from coopgraph.quality.report import ValidationReport
 from coopgraph.quality.validate import validate
+from tests.support import ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "shapes"
 BASE = FIXTURES / "base.ttl"
 SHP = str(namespace.SHP)

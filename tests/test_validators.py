@@ -26,8 +26,8 @@ from coopgraph.graph.project import ontology_files, shape_files
 from coopgraph.quality.report import ValidationReport
 from coopgraph.quality.validate import default_validator, validate, validate_project
 from coopgraph.terms import short
+from tests.support import ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "shapes"
 GENERATOR = ROOT / "bench" / "generate.py"
 

@@ -30,7 +30,7 @@ from rdflib import Graph, Literal, Namespace, URIRef
 from rdflib.collection import Collection
 from rdflib.namespace import RDF, RDFS
 
-from tests.conftest import ROOT, Server, start_server
+from tests.support import ROOT, Server, start_server
 
 SUITE = ROOT.parent / "shared" / "w3c" / "sparql11-protocol"
 MANIFEST = SUITE / "manifest.ttl"
