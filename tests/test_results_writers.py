@@ -39,14 +39,13 @@ def test_every_competency_question_is_written_alike(engine_server, bundled, fmt:
 def test_the_command_prints_the_writers_bytes(root: Path, bundled) -> None:
     """The command line adds nothing: not a newline, not a byte-order mark."""
     text = 'SELECT ?s ?label WHERE { VALUES (?s ?label) { (<urn:a> "two\\nlines") } }'
-    for fmt, media_type in results.NAMES.items():
+    for fmt in results.NAMES:
         shown = CliRunner().invoke(
             cli, ["--root", str(root), "query", "-", "--format", fmt], input=text
         )
         assert shown.exit_code == 0, shown.output
         answer = query_mod.render(query_mod.run_query(bundled, text), fmt, bundled)
         assert shown.stdout_bytes == answer.encode("utf-8"), fmt
-        assert media_type in results.MEDIA_TYPES
 
 
 def test_a_literal_with_a_newline_keeps_its_tsv_row_whole(root: Path, bundled) -> None:
