@@ -79,12 +79,17 @@ def test_make_serve_installs_what_the_server_needs_and_says_where_the_command_is
 ) -> None:
     """``make serve`` installs the package without the test, lint and benchmark extras, and
     prints the full path of the ``coopgraph`` command (a dry run: nothing is installed)."""
+    import os
     import subprocess
 
     venv = tmp_path / "venv"
+    # Run as a top-level make even when the suite itself runs under ``make test``: a nested
+    # make would add "Entering directory" lines around the plan.
+    env = {k: v for k, v in os.environ.items() if k not in {"MAKELEVEL", "MAKEFLAGS", "MFLAGS"}}
     plan = subprocess.run(
-        ["make", "-n", f"VENV={venv}", "serve"],
+        ["make", "--no-print-directory", "-n", f"VENV={venv}", "serve"],
         cwd=root,
+        env=env,
         capture_output=True,
         text=True,
         check=True,
