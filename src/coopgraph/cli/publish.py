@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import click
@@ -77,31 +78,43 @@ def release(session: Session, version: str | None, output: Path | None) -> None:
     click.echo(made.folder)
 
 
+#: The arguments and options of ``coopgraph serve``, in the order ``--help`` shows them.
+_SERVE_OPTIONS = (
+    click.argument("files", nargs=-1, metavar="[FILE]..."),
+    click.option("--host", help="Address to listen on (default 127.0.0.1)."),
+    click.option("--port", type=int, help="Port to listen on (default 8000; 0: any free port)."),
+    click.option("--store", "store", metavar="ENGINE", help="Store engine: oxigraph or rdflib."),
+    click.option(
+        "--store-path",
+        "store_path",
+        metavar="DIR",
+        help="Keep the Oxigraph store on disk in DIR; the next start reopens it without loading.",
+    ),
+    click.option(
+        "--production",
+        is_flag=True,
+        help="Serve with granian: several processes (--workers) of several threads; slow clients "
+        "cost no thread.",
+    ),
+    click.option("--workers", type=int, help="Server processes in production mode (default 2)."),
+    click.option(
+        "--update-token-file",
+        "update_token_file",
+        metavar="PATH",
+        help="Enable SPARQL Update on /update with the token on the first line of PATH (or set "
+        "COOPGRAPH_UPDATE_TOKEN; the token itself is never taken from the command line).",
+    ),
+)
+
+
+def _serve_options(command: Callable[..., None]) -> Callable[..., None]:
+    for option in reversed(_SERVE_OPTIONS):
+        command = option(command)
+    return command
+
+
 @click.command()
-@click.argument("files", nargs=-1, metavar="[FILE]...")
-@click.option("--host", help="Address to listen on (default 127.0.0.1).")
-@click.option("--port", type=int, help="Port to listen on (default 8000; 0: any free port).")
-@click.option("--store", "store", metavar="ENGINE", help="Store engine: oxigraph or rdflib.")
-@click.option(
-    "--store-path",
-    "store_path",
-    metavar="DIR",
-    help="Keep the Oxigraph store on disk in DIR; the next start reopens it without loading.",
-)
-@click.option(
-    "--production",
-    is_flag=True,
-    help="Serve with granian: several processes (--workers) of several threads; slow clients "
-    "cost no thread.",
-)
-@click.option("--workers", type=int, help="Server processes in production mode (default 2).")
-@click.option(
-    "--update-token-file",
-    "update_token_file",
-    metavar="PATH",
-    help="Enable SPARQL Update on /update with the token on the first line of PATH (or set "
-    "COOPGRAPH_UPDATE_TOKEN; the token itself is never taken from the command line).",
-)
+@_serve_options
 @click.pass_obj
 def serve(
     session: Session,

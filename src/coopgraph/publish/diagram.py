@@ -44,20 +44,7 @@ def diagram_source(module: Graph, anchors: Mapping[str, str], page: str) -> str:
     declared = module.value(ontology, VANN.preferredNamespaceUri) if ontology else None
     namespace = str(declared or COOP)
     nsm = module.namespace_manager
-    classes = {c for c in module.subjects(RDF.type, OWL.Class) if _iri(c)}
-    classes |= {o for c in list(classes) for o in module.objects(c, RDFS.subClassOf) if _iri(o)} - {
-        OWL.Thing
-    }
-    edges: list[tuple[Node, URIRef, Node]] = []
-    for prop in sorted(set(module.subjects(RDF.type, OWL.ObjectProperty)), key=str):
-        domains = [d for d in module.objects(prop, RDFS.domain) if _iri(d)]
-        ranges = [r for r in module.objects(prop, RDFS.range) if _iri(r)]
-        if not _iri(prop) or not (domains or ranges):
-            continue
-        for domain in domains or [OWL.Thing]:
-            for range_ in ranges or [OWL.Thing]:
-                edges.append((domain, URIRef(prop), range_))
-                classes.update((domain, range_))
+    classes, edges = _classes_and_edges(module)
 
     def name(node: Node) -> str:
         return _quoted(short(node, nsm))
@@ -66,20 +53,7 @@ def diagram_source(module: Graph, anchors: Mapping[str, str], page: str) -> str:
         anchor = anchors.get(str(node))
         return _quoted(f"{page}#{anchor}" if anchor else str(node))
 
-    title = _label(module, ontology) if ontology is not None else "ontology"
-    version = module.value(ontology, OWL.versionInfo) if ontology is not None else None
-    caption = (
-        f"{title}{' ' + str(version) if version else ''}: classes, subclass of (hollow arrow), "
-        "object properties (labelled arrow, from domain to range)"
-    )
-    lines = [
-        "digraph classes {",
-        f"  graph [rankdir=BT, label={_quoted(caption)}, labelloc=t, fontname=Helvetica, "
-        "fontsize=14, nodesep=0.25, ranksep=0.6, tooltip=classes];",
-        '  node [shape=box, style="rounded,filled", fillcolor="#eef3fa", color="#1f3a5f", '
-        "fontname=Helvetica, fontsize=11];",
-        '  edge [fontname=Helvetica, fontsize=9, color="#6b7280", fontcolor="#1f3a5f"];',
-    ]
+    lines = _header(module, ontology)
     ordered = sorted(classes, key=lambda c: short(c, nsm))
     for cls in ordered:
         dashed = (
@@ -106,6 +80,44 @@ def diagram_source(module: Graph, anchors: Mapping[str, str], page: str) -> str:
         )
     lines.append("}")
     return "\n".join(lines) + "\n"
+
+
+def _header(module: Graph, ontology: Node | None) -> list[str]:
+    """The diagram's first lines: its caption (the ontology's title and version) and styles."""
+    title = _label(module, ontology) if ontology is not None else "ontology"
+    version = module.value(ontology, OWL.versionInfo) if ontology is not None else None
+    caption = (
+        f"{title}{' ' + str(version) if version else ''}: classes, subclass of (hollow arrow), "
+        "object properties (labelled arrow, from domain to range)"
+    )
+    return [
+        "digraph classes {",
+        f"  graph [rankdir=BT, label={_quoted(caption)}, labelloc=t, fontname=Helvetica, "
+        "fontsize=14, nodesep=0.25, ranksep=0.6, tooltip=classes];",
+        '  node [shape=box, style="rounded,filled", fillcolor="#eef3fa", color="#1f3a5f", '
+        "fontname=Helvetica, fontsize=11];",
+        '  edge [fontname=Helvetica, fontsize=9, color="#6b7280", fontcolor="#1f3a5f"];',
+    ]
+
+
+def _classes_and_edges(module: Graph) -> tuple[set[Node], list[tuple[Node, URIRef, Node]]]:
+    """The classes to draw (declared ones, their named superclasses, and the domains and
+    ranges of object properties) and one edge per object property, domain and range."""
+    classes: set[Node] = {c for c in module.subjects(RDF.type, OWL.Class) if _iri(c)}
+    classes |= {o for c in list(classes) for o in module.objects(c, RDFS.subClassOf) if _iri(o)} - {
+        OWL.Thing
+    }
+    edges: list[tuple[Node, URIRef, Node]] = []
+    for prop in sorted(set(module.subjects(RDF.type, OWL.ObjectProperty)), key=str):
+        domains = [d for d in module.objects(prop, RDFS.domain) if _iri(d)]
+        ranges = [r for r in module.objects(prop, RDFS.range) if _iri(r)]
+        if not _iri(prop) or not (domains or ranges):
+            continue
+        for domain in domains or [OWL.Thing]:
+            for range_ in ranges or [OWL.Thing]:
+                edges.append((domain, URIRef(prop), range_))
+                classes.update((domain, range_))
+    return classes, edges
 
 
 def _iri(node: Node) -> bool:

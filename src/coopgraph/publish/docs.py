@@ -48,6 +48,7 @@ from coopgraph.publish.site import (
     Documentation,
     Layout,
     Link,
+    Page,
     Scheme,
     concept_anchor,
     label_of,
@@ -257,13 +258,7 @@ def build_docs(
     schemes = find_schemes(vocabularies, graph, layout)
 
     say(f"drawing the class diagram ({layout.diagram})")
-    to_index = layout.link(layout.diagram, layout.index)
-    try:
-        diagram: bytes | None = render_svg(diagram_source(core, anchors, to_index))
-    except DiagramError:
-        if diagram_required:
-            raise
-        diagram = None
+    diagram = _draw_diagram(core, anchors, layout, diagram_required)
 
     say(f"documenting {len(anchors)} classes and properties with pyLODE OntPub ({layout.index})")
     with pylode_running():
@@ -272,13 +267,7 @@ def build_docs(
         index = pylode_pages.ontology_page(
             graph, ordered, anchors, schemes, layout, diagram is not None
         )
-        pages = {}
-        for scheme in schemes:
-            say(
-                f"documenting {scheme.title} ({len(scheme.concepts)} concepts) with pyLODE "
-                f"VocPub ({layout.scheme(scheme.name)})"
-            )
-            pages[scheme.name] = pylode_pages.scheme_page(scheme, layout)
+        pages = _scheme_pages(schemes, layout, say)
     return Documentation(
         layout=layout,
         index=index,
@@ -287,6 +276,32 @@ def build_docs(
         diagram=diagram,
         anchors=anchors,
     )
+
+
+def _scheme_pages(schemes: list[Scheme], layout: Layout, say: Progress) -> dict[str, Page]:
+    """Each concept scheme's page with pyLODE's VocPub (within :func:`pylode_running`)."""
+    from coopgraph.publish import pylode_pages
+
+    pages: dict[str, Page] = {}
+    for scheme in schemes:
+        say(
+            f"documenting {scheme.title} ({len(scheme.concepts)} concepts) with pyLODE "
+            f"VocPub ({layout.scheme(scheme.name)})"
+        )
+        pages[scheme.name] = pylode_pages.scheme_page(scheme, layout)
+    return pages
+
+
+def _draw_diagram(
+    core: Graph, anchors: Mapping[str, str], layout: Layout, required: bool
+) -> bytes | None:
+    """The class diagram as SVG; None when Graphviz fails and the diagram is not required."""
+    try:
+        return render_svg(diagram_source(core, anchors, layout.link(layout.diagram, layout.index)))
+    except DiagramError:
+        if required:
+            raise
+        return None
 
 
 def docs_from_dataset(

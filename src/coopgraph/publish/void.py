@@ -136,6 +136,14 @@ def void_graph(figures: DatasetFigures, base: str, dumps: Iterable[str]) -> Grap
     add((dataset, VOID.exampleResource, URIRef(ID_SPACE + "org/interpol")))
     for dump in dumps:
         add((dataset, VOID.dataDump, URIRef(dump)))
+    _add_figures(graph, dataset, figures)
+    _add_subsets(graph, dataset, figures)
+    return graph
+
+
+def _add_figures(graph: Graph, dataset: URIRef, figures: DatasetFigures) -> None:
+    """The dataset's counts, vocabularies, and class and property partitions."""
+    add = graph.add
     stats = figures.statistics
     for key, prop in (
         ("triples", VOID.triples),
@@ -158,6 +166,11 @@ def void_graph(figures: DatasetFigures, base: str, dumps: Iterable[str]) -> Grap
         add((dataset, VOID.propertyPartition, part))
         add((part, VOID.property, prop))
         add((part, VOID.triples, Literal(count, datatype=XSD.integer)))
+
+
+def _add_subsets(graph: Graph, dataset: URIRef, figures: DatasetFigures) -> None:
+    """One subset per named graph, with its size, its source and the file it came from."""
+    add = graph.add
     sources = figures.sources
     for name, size in sorted(figures.graph_sizes.items()):
         subset = URIRef(name)
@@ -170,4 +183,3 @@ def void_graph(figures: DatasetFigures, base: str, dumps: Iterable[str]) -> Grap
         file_name = figures.files.get(name)
         if file_name:
             add((subset, RDFS.comment, Literal(f"loaded from {file_name}", lang="en")))
-    return graph

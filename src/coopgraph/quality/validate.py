@@ -29,6 +29,13 @@ from rdflib.term import Node
 
 from coopgraph.errors import FormatError, ParseError
 from coopgraph.graph.load import ProjectDataset, load_shapes
+from coopgraph.graph.project import find_root, relative
+from coopgraph.graph.sources import (
+    Source,
+    project_sources,
+    source_prefixes,
+    store_with_sources,
+)
 from coopgraph.graph.turtle import parse_turtle
 from coopgraph.quality.report import (
     FileFinder,
@@ -141,29 +148,10 @@ def validate_project(
     import pyoxigraph as ox
     import pyshacl_turbo
 
-    from coopgraph.graph.project import find_root, relative
-    from coopgraph.graph.sources import project_sources, source_prefixes, store_with_sources
-
     found = find_root(root or None)
     shapes = shapes if shapes is not None else load_shapes(found)
     sources = project_sources(found)
-    data = _native_graph()
-    started = time.perf_counter()
-    for done, source in enumerate(sources, 1):
-        shown = relative(source.path, found)
-        try:
-            if isinstance(data, ox.Store):
-                data.bulk_load(path=str(source.path), format=ox.RdfFormat.TURTLE)
-            else:
-                data.parse(str(source.path), format="turtle")
-        except (SyntaxError, ValueError) as err:
-            parse_turtle(source.path, Graph(), shown=shown)  # rdflib's error, as elsewhere
-            line, column = getattr(err, "lineno", None), getattr(err, "offset", None)
-            raise ParseError(shown, line, column, str(getattr(err, "msg", err))) from None
-        if progress is not None:
-            progress(done, len(sources), source.path, time.perf_counter() - started)
-    if progress is not None:
-        progress(len(sources), len(sources), SHAPES_NAME, time.perf_counter() - started)
+    data = _load_natively(sources, found, progress)
     install_network_guard()
     threads = threads if threads is not None else _cores()
     groups = _shape_groups(shapes, threads)
@@ -180,6 +168,33 @@ def validate_project(
         files_of = store_file_finder(graphs, names)
     results = results_of(report_graph, shapes, nsm, files_of)
     return ValidationReport(bool(conforms), results, report_graph, nsm)
+
+
+def _load_natively(
+    sources: list[Source], root: Path, progress: Callable[[int, int, Path, float], None] | None
+) -> Any:
+    """The project's files parsed into one native graph (:func:`_native_graph`), calling
+    ``progress`` after each file and once more with :data:`SHAPES_NAME`."""
+    import pyoxigraph as ox
+
+    data = _native_graph()
+    started = time.perf_counter()
+    for done, source in enumerate(sources, 1):
+        shown = relative(source.path, root)
+        try:
+            if isinstance(data, ox.Store):
+                data.bulk_load(path=str(source.path), format=ox.RdfFormat.TURTLE)
+            else:
+                data.parse(str(source.path), format="turtle")
+        except (SyntaxError, ValueError) as err:
+            parse_turtle(source.path, Graph(), shown=shown)  # rdflib's error, as elsewhere
+            line, column = getattr(err, "lineno", None), getattr(err, "offset", None)
+            raise ParseError(shown, line, column, str(getattr(err, "msg", err))) from None
+        if progress is not None:
+            progress(done, len(sources), source.path, time.perf_counter() - started)
+    if progress is not None:
+        progress(len(sources), len(sources), SHAPES_NAME, time.perf_counter() - started)
+    return data
 
 
 #: How many groups of shapes each thread is given (more groups balance the threads

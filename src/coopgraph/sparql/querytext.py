@@ -229,32 +229,48 @@ def _scan(text: str) -> tuple[dict[str, int], str | None, list[str] | None]:
         elif kind == "word":
             # "-" is a word character here (for prefixed names), so "- - -1" is words.
             unary += len(token) - len(token.lstrip("-"))
-            upper = token.upper()
-            for like in ("SERVICE", "LOAD"):
-                if upper.startswith(like) and previous.upper() != "PREFIX":
-                    found.setdefault(like + "-like", at)
-            if ":" not in token:
-                # Without a colon the token is no prefixed name: SPARQL splits it at every
-                # punctuation mark ("?o.SERVICE" is "?o", ".", "SERVICE").
-                for part in _PART.finditer(token):
-                    word = part.group().upper()
-                    if word in _WATCHED and word not in found:
-                        found[word] = at + part.start()
-                    if form is None and word in _FORMS:
-                        form = word
-            elif not upper.startswith("_:") and previous.upper() != "PREFIX":
-                if upper.startswith("SERVICE"):
-                    glued_service = at
-                elif upper.startswith("FROM") and depth == 0:
-                    found.setdefault("FROM", at)
-                elif upper.startswith("LOAD") and depth == 0 and previous in ("", ";", ">"):
-                    found.setdefault("LOAD", at)
+            word_form, glued_service = _watch_word(token, at, previous, depth, found)
+            form = form or word_form
         if (depth > MAX_NESTING or unary > MAX_NESTING) and "nesting" not in found:
             found["nesting"] = at
         if kind == "word" and token.strip("-") or kind in ("iri", "string", "var"):
             unary = 0
         previous = ">" if kind == "iri" else token
     return found, form, shapes
+
+
+def _watch_word(
+    token: str, at: int, previous: str, depth: int, found: dict[str, int]
+) -> tuple[str | None, int | None]:
+    """Note in ``found`` the watched keywords that the word ``token`` (at offset ``at``, after
+    the token ``previous``, ``depth`` groups deep) is read as. Return the query form it names,
+    if any, and its offset when it is a word starting with SERVICE glued to a name (a SERVICE
+    if the next token opens a group)."""
+    upper = token.upper()
+    after_prefix = previous.upper() == "PREFIX"
+    for like in ("SERVICE", "LOAD"):
+        if upper.startswith(like) and not after_prefix:
+            found.setdefault(like + "-like", at)
+    if ":" not in token:
+        # Without a colon the token is no prefixed name: SPARQL splits it at every
+        # punctuation mark ("?o.SERVICE" is "?o", ".", "SERVICE").
+        form = None
+        for part in _PART.finditer(token):
+            word = part.group().upper()
+            if word in _WATCHED and word not in found:
+                found[word] = at + part.start()
+            if form is None and word in _FORMS:
+                form = word
+        return form, None
+    if upper.startswith("_:") or after_prefix:
+        return None, None
+    if upper.startswith("SERVICE"):
+        return None, at
+    if upper.startswith("FROM") and depth == 0:
+        found.setdefault("FROM", at)
+    elif upper.startswith("LOAD") and depth == 0 and previous in ("", ";", ">"):
+        found.setdefault("LOAD", at)
+    return None, None
 
 
 def _keyword(text: str, name: str, found: dict[str, int]) -> Keyword | None:

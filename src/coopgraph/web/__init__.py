@@ -62,12 +62,14 @@ def create_app(
     values = resolve({}, {}, {})
     values.update(settings or {})
     app = Flask(__name__)
-    app.config["MAX_CONTENT_LENGTH"] = int(values["max_request_bytes"])
-    app.config["JSON_SORT_KEYS"] = False
-    app.config["COMPRESS_MIMETYPES"] = COMPRESSED
-    app.config["COMPRESS_MIN_SIZE"] = 1024
-    app.config["COMPRESS_ALGORITHM"] = ["gzip"]
-    app.config["COMPRESS_REGISTER"] = True
+    app.config.update(
+        MAX_CONTENT_LENGTH=int(values["max_request_bytes"]),
+        JSON_SORT_KEYS=False,
+        COMPRESS_MIMETYPES=COMPRESSED,
+        COMPRESS_MIN_SIZE=1024,
+        COMPRESS_ALGORITHM=["gzip"],
+        COMPRESS_REGISTER=True,
+    )
     state = ServerState(
         engine,
         dict(values),
@@ -83,7 +85,34 @@ def create_app(
     app.register_blueprint(protocol.bp)
     app.register_blueprint(dataset.bp)
     app.register_blueprint(pages.bp)
-    origins = [o.strip() for o in str(values["cors_origins"]).split(",") if o.strip()]
+    _allow_origins(app, str(values["cors_origins"]))
+    Compress(app)
+    _wrap(app, state, values)
+    if engine.in_memory:
+        describe.warm(state)  # before any fork: the processes share the figures
+    release_free_memory()  # what loading and counting freed is not inherited by the forks
+    if start_pool:
+        state.start_pool()
+    return app
+
+
+def _wrap(app: Flask, state: ServerState, values: Mapping[str, Any]) -> None:
+    """Put the WSGI layers around the app: the proxy headers' reader (when proxies are
+    trusted), then the answer cache in front of everything."""
+    hops = int(values["trusted_proxies"])
+    if hops:
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops, x_prefix=hops
+        )
+    replay = Replay(app.wsgi_app, lambda: state.version, int(float(values["cache_mb"]) * 2**20))
+    app.wsgi_app = replay  # type: ignore[method-assign]
+    state.replay = replay
+
+
+def _allow_origins(app: Flask, setting: str) -> None:
+    """Let the origins listed in ``setting`` (comma-separated) query ``/sparql`` and read
+    the VoID description from a browser (CORS); none when the setting is empty."""
+    origins = [o.strip() for o in setting.split(",") if o.strip()]
     if origins:
         CORS(
             app,
@@ -96,18 +125,3 @@ def create_app(
             expose_headers=["Coopgraph-Truncated", "Coopgraph-Results", "ETag"],
             max_age=86400,
         )
-    Compress(app)
-    hops = int(values["trusted_proxies"])
-    if hops:
-        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
-            app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops, x_prefix=hops
-        )
-    replay = Replay(app.wsgi_app, lambda: state.version, int(float(values["cache_mb"]) * 2**20))
-    app.wsgi_app = replay  # type: ignore[method-assign]
-    state.replay = replay
-    if engine.in_memory:
-        describe.warm(state)  # before any fork: the processes share the figures
-    release_free_memory()  # what loading and counting freed is not inherited by the forks
-    if start_pool:
-        state.start_pool()
-    return app
