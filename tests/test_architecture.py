@@ -19,6 +19,7 @@ A module may import modules of its own layer and of the layers below it. The com
 from __future__ import annotations
 
 import ast
+import re
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -176,6 +177,20 @@ def test_no_import_cycle_even_through_imports_inside_functions() -> None:
     for found in imports(modules()):
         edges.setdefault(found.importer, set()).add(found.imported)
     assert cycles(edges) == []
+
+
+def test_the_architecture_page_names_every_module() -> None:
+    """docs/architecture.md maps each module to its layer: none may be missing from it."""
+    page = (PACKAGE.parents[1] / "docs" / "architecture.md").read_text(encoding="utf-8")
+    table = "\n".join(line for line in page.splitlines() if line.startswith("| "))
+    words = set(re.findall(r"`[^`]+`", table))
+    missing = sorted(
+        name
+        for name, path in modules().items()
+        if path.name not in ("__init__.py", "__main__.py")
+        and not {f"`{'/'.join(name.split('.')[-2:])}`", f"`{name.split('.')[-1]}`"} & words
+    )
+    assert missing == [], f"modules docs/architecture.md does not name: {missing}"
 
 
 def test_the_check_finds_what_it_looks_for(tmp_path: Path) -> None:

@@ -28,6 +28,7 @@ from coopgraph.quality.validate import validate as run_validation
 from coopgraph.reason import reason as run_reasoner
 from coopgraph.settings import SETTINGS, resolve
 from coopgraph.sparql import query as query_mod
+from coopgraph.sparql.parse import parse_query
 
 #: RDF formats ``coopgraph reason`` can write, and rdflib's names for them.
 RDF_FORMATS = {f.name: f.rdflib for f in formats.ALL}
@@ -228,7 +229,7 @@ def query(session: Session, query_file: str, fmt: str | None, inferred: bool) ->
     if fmt not in query_mod.FORMATS:
         raise FormatError(fmt, query_mod.FORMATS, "query results")
     text = read_query(query_file)
-    query_mod.parse_query(text)  # a syntax error is reported before the data is loaded
+    parse_query(text)  # a syntax error is reported before the data is loaded
     ds = session.load(settings)
     if inferred:
         run_reasoner(ds)

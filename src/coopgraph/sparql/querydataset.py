@@ -19,7 +19,7 @@ def dataset_clause(text: str, base: str | None = None) -> tuple[list[str], list[
     Raises:
         QueryError: when the query does not parse.
     """
-    from coopgraph.sparql.query import parse_query  # rdflib's parser: slow, so only when needed
+    from coopgraph.sparql.parse import parse_query  # rdflib's parser: slow, so only when needed
 
     parsed = parse_query(text, base)
     default: list[str] = []

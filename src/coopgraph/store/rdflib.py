@@ -14,7 +14,7 @@ from coopgraph import formats
 from coopgraph.errors import QueryError
 from coopgraph.sparql import results
 from coopgraph.sparql.guard import install_network_guard
-from coopgraph.sparql.query import parse_query
+from coopgraph.sparql.parse import parse_query
 from coopgraph.store.answers import evaluation_error, row_size, select_reply
 from coopgraph.store.engine import Engine, QueryJob, QueryReply
 from coopgraph.store.updates import _apply_using_named, check_graph_operations

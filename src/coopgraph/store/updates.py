@@ -11,7 +11,7 @@ from rdflib.plugins.sparql.parser import parseUpdate
 from rdflib.plugins.sparql.parserutils import CompValue
 
 from coopgraph.errors import QueryError
-from coopgraph.sparql.query import PARSER_LOCK
+from coopgraph.sparql.parse import PARSER_LOCK
 
 
 def check_graph_operations(text: str, base_iri: str | None, existing: set[str]) -> Any:
