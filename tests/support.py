@@ -6,6 +6,7 @@ site's HTML. Fixtures are in ``conftest.py``; everything else a test needs is he
 from __future__ import annotations
 
 import http.client
+import importlib.util
 import os
 import re
 import shutil
@@ -15,11 +16,12 @@ import sys
 import threading
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
+from types import ModuleType
 from urllib.parse import urlsplit
 
 from click.testing import CliRunner, Result
@@ -28,6 +30,28 @@ from coopgraph.cli.main import cli
 from coopgraph.namespace import BASE
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+def load_bench(name: str) -> ModuleType:
+    """The module ``bench/<name>.py``, loaded from its file (bench/ is a folder of scripts
+    that import each other as siblings, not a package)."""
+    path = ROOT / "bench" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(f"bench_{name}", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up
+    sys.path.insert(0, str(path.parent))
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        sys.path.remove(str(path.parent))
+    return module
+
+
+_SERVERS = load_bench("servers")
+#: All processes below a pid, from /proc; a TCP port free on 127.0.0.1 (the benchmark's).
+descendants: Callable[[int], list[int]] = _SERVERS.descendants
+free_port: Callable[[], int] = _SERVERS.free_port
 
 
 # --------------------------------------------------------------------------- a real server
@@ -68,32 +92,6 @@ def _terminate(process: subprocess.Popen) -> None:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(10)
-
-
-def descendants(pid: int) -> list[int]:
-    """All processes below ``pid``."""
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            parent = int(stat.rsplit(")", 1)[1].split()[1])
-            children.setdefault(parent, []).append(int(entry.name))
-    found, todo = [], [pid]
-    while todo:
-        for child in children.get(todo.pop(), []):
-            found.append(child)
-            todo.append(child)
-    return found
-
-
-def free_port() -> int:
-    """A TCP port free on 127.0.0.1 right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def start_server(

@@ -18,24 +18,14 @@ from coopgraph.graph.load import build_dataset, load_shapes
 from coopgraph.graph.sources import project_sources
 from coopgraph.quality.validate import validate
 from coopgraph.store.opening import open_engine
-from tests.support import ROOT
+from tests.support import ROOT, load_bench
 
 SCRIPT = ROOT / "bench" / "generate.py"
 TARGET = 10_000
 
 
 def _load_generator() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("bench_generate", SCRIPT)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up
-    # Its parts (bench/gen_*.py) are imported as its siblings, as when it runs as a command.
-    sys.path.insert(0, str(SCRIPT.parent))
-    try:
-        spec.loader.exec_module(module)
-    finally:
-        sys.path.remove(str(SCRIPT.parent))
-    return module
+    return load_bench("generate")
 
 
 generate = _load_generator()
