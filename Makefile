@@ -47,11 +47,12 @@ test: install
 	$(BIN)/coopgraph owlapi
 	$(BIN)/python -m pytest
 
-# The quick loop: the linters and the tests not marked slow (no server, browser or Java).
+# The quick loop: the linters and the tests not marked slow (no server, browser or Java,
+# nothing that takes seconds), spread over the cores (at most 4 processes).
 check: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/python -m pytest -q -m "not slow"
+	$(BIN)/python -m pytest -q -m "not slow" --numprocesses=auto --maxprocesses=4
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

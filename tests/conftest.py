@@ -11,6 +11,16 @@ import pytest
 from coopgraph.graph.load import ProjectDataset, build_dataset
 from tests.support import ENGINES, ROOT, Server, start_engine_server, start_server
 
+#: Fixtures that start a real server: a test that uses one is slow, wherever it is.
+SERVER_FIXTURES = frozenset({"server", "engine_server"})
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test that uses a server fixture as slow (``make check`` leaves it out)."""
+    for item in items:
+        if SERVER_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
+
 
 @pytest.fixture(scope="session")
 def root() -> Path:

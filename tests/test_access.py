@@ -27,6 +27,8 @@ from coopgraph.web.access import HostPolicy, parse_host
 from coopgraph.web.update_token import FailureLimiter, client_key
 from tests.support import ROOT, Server, descendants, free_port, start_server
 
+pytestmark = pytest.mark.slow  # real servers on 127.0.0.1
+
 SD = Namespace("http://www.w3.org/ns/sparql-service-description#")
 TOKEN = "t0ken-" + os.urandom(8).hex()
 INSERT = 'INSERT DATA { GRAPH <urn:x:access> { <urn:x:a> <urn:x:b> "c" } }'

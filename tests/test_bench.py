@@ -26,6 +26,8 @@ import pytest
 
 from tests.support import ROOT
 
+pytestmark = pytest.mark.slow  # the benchmark harness and its servers
+
 RUN = ROOT / "bench" / "run.py"
 QUERY_LABELS = (
     "lookup by IRI",

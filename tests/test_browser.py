@@ -22,6 +22,8 @@ import pytest
 from coopgraph.graph.load import ProjectDataset
 from tests.support import CHROMIUM, QUERIES, ROOT, Server, chromium_context
 
+pytestmark = pytest.mark.slow  # headless Chromium and a real server
+
 if not CHROMIUM.is_file():
     pytest.skip(
         f"{CHROMIUM} is missing: install Debian's chromium (make test does) to run the "

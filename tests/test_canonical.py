@@ -33,6 +33,7 @@ def test_the_committed_files_are_canonical(root):
     assert [o.shown for o in outcomes if o.changed] == []
 
 
+@pytest.mark.slow
 def test_format_restores_the_committed_form_and_is_idempotent(project, root):
     files = [
         Path("ontology/coopgraph.ttl"),
@@ -110,6 +111,7 @@ def test_string_literals_are_written_plain():
     assert 'rdfs:comment "plain" ;' in text
 
 
+@pytest.mark.slow
 def test_data_files_keep_no_owl_declarations(project):
     path = project / "data" / "reference" / "goals.ttl"
     text = path.read_text()
@@ -125,6 +127,7 @@ def test_data_files_keep_no_owl_declarations(project):
 # --------------------------------------------------------------------------- Protégé
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "name",
     [
@@ -146,6 +149,7 @@ def test_a_file_saved_by_the_owl_api_comes_back_to_the_committed_form(root, tmp_
     assert outcome.after == (root / name).read_text()
 
 
+@pytest.mark.slow
 def test_a_real_change_made_in_protege_is_all_that_remains(root, tmp_path):
     edited = tmp_path / "coopgraph.ttl"
     graph = Graph().parse(root / "ontology" / "coopgraph.ttl", format="turtle")

@@ -234,6 +234,7 @@ def test_a_finding_reads_as_one_line() -> None:
 # --------------------------------------------------------------------------- the command
 
 
+@pytest.mark.slow
 def test_the_command_exits_1_on_an_error_and_0_on_warnings(root: Path) -> None:
     error = coopgraph("check", str(FIXTURES / "missing-label.ttl"), cwd=root)
     assert error.returncode == 1, error.stderr
@@ -293,6 +294,7 @@ def test_an_error_in_the_shipped_files_fails_the_check(project: Path) -> None:
     ), done.stdout
 
 
+@pytest.mark.slow
 def test_the_formats(root: Path) -> None:
     files = [str(FIXTURES / name) for name in ("label-formatting.ttl", "missing-definition.ttl")]
     text = coopgraph("check", *files, cwd=root).stdout

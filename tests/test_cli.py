@@ -97,6 +97,7 @@ def test_validate_format_from_the_environment(root: Path, monkeypatch) -> None:
     assert json.loads(result.stdout)["conforms"] is True
 
 
+@pytest.mark.slow
 def test_validate_with_inferences_conforms(root: Path) -> None:
     result = invoke("validate", "--inferred", root=root)
     assert result.exit_code == 0, result.output
@@ -260,6 +261,7 @@ def test_ask_and_construct(root: Path, bundled) -> None:
     assert "coop:partyTo" in out, "Turtle is written with the dataset's prefixes"
 
 
+@pytest.mark.slow
 def test_query_sees_inferences_only_when_asked(root: Path) -> None:
     text = (
         "PREFIX coop: <https://w3id.org/coopgraph/ontology#> "
@@ -274,6 +276,7 @@ def test_query_sees_inferences_only_when_asked(root: Path) -> None:
 # --------------------------------------------------------------------------- reason, stats
 
 
+@pytest.mark.slow
 def test_reason_writes_the_inferences_atomically(root: Path, tmp_path: Path) -> None:
     out = tmp_path / "inferred.ttl"
     result = invoke("reason", "-o", str(out), root=root)
@@ -285,12 +288,14 @@ def test_reason_writes_the_inferences_atomically(root: Path, tmp_path: Path) -> 
     assert sorted(p.name for p in tmp_path.iterdir()) == ["inferred.ttl"]
 
 
+@pytest.mark.slow
 def test_reason_into_a_missing_folder_writes_nothing(root: Path, tmp_path: Path) -> None:
     line = one_line_error(invoke("reason", "-o", str(tmp_path / "no" / "x.ttl"), root=root))
     assert "does not exist" in line
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.slow
 def test_reason_exits_1_on_an_inconsistent_graph(project: Path) -> None:
     path = project / "data" / "reference" / "persons.ttl"
     path.write_text(
@@ -303,6 +308,7 @@ def test_reason_exits_1_on_an_inconsistent_graph(project: Path) -> None:
     assert "inconsistent: Disjoint classes" in result.stderr
 
 
+@pytest.mark.slow
 def test_stats(root: Path) -> None:
     result = invoke("stats", root=root)
     assert result.exit_code == 0
@@ -317,6 +323,7 @@ def test_stats(root: Path) -> None:
     assert doc["quotes"] == doc["instances"][str(COOP.Quote)]
 
 
+@pytest.mark.slow
 def test_the_installed_command_runs_as_a_module(root: Path) -> None:
     env = {**os.environ, "COOPGRAPH_ROOT": str(root)}
     done = subprocess.run(

@@ -48,7 +48,10 @@ from coopgraph.graph.load import ProjectDataset
 from tests.support import QUERIES, ROOT, Server
 
 # rdflib's JSON-LD parser uses its own deprecated ConjunctiveGraph; so does SPARQLWrapper.
-pytestmark = pytest.mark.filterwarnings("ignore:ConjunctiveGraph is deprecated:DeprecationWarning")
+pytestmark = [
+    pytest.mark.slow,  # a real server on 127.0.0.1 and its clients
+    pytest.mark.filterwarnings("ignore:ConjunctiveGraph is deprecated:DeprecationWarning"),
+]
 
 #: Questions asked in every format and by every client (a path, dates, unbound values,
 #: IRIs, an aggregate with numbers, GRAPH).

@@ -93,6 +93,7 @@ def anchor(term: URIRef) -> str:
 # --------------------------------------------------------------------------- coopgraph docs
 
 
+@pytest.mark.slow
 def test_docs_writes_the_pages_and_reports_progress(
     built: tuple[Path, subprocess.CompletedProcess], vocabularies: Graph
 ) -> None:
@@ -231,6 +232,7 @@ def test_the_diagram_has_every_class_and_the_links_between_them(
     assert ("classes.svg", "open the diagram alone") in diagram.links()
 
 
+@pytest.mark.slow
 def test_docs_replace_the_folder_whole_and_leave_it_alone_on_failure(tmp_path: Path) -> None:
     folder = tmp_path / "out" / "docs"
     folder.mkdir(parents=True)
@@ -250,6 +252,7 @@ def test_docs_replace_the_folder_whole_and_leave_it_alone_on_failure(tmp_path: P
     assert (folder / "index.html").is_file()
 
 
+@pytest.mark.slow
 def test_docs_default_to_build_docs_in_the_project(project: Path) -> None:
     run = coopgraph("--root", str(project), "docs")
     assert run.returncode == 0, run.stderr
@@ -285,6 +288,7 @@ def test_the_endpoint_serves_the_documentation_at_the_ontology_iri(
     assert "../../ontology#Agreement" in links  # from /-/docs/classes.svg
 
 
+@pytest.mark.slow
 def test_rdf_clients_still_get_the_ontology(server: Server) -> None:
     source = Graph().parse(ROOT / "ontology" / "coopgraph.ttl")
     for accept, fmt in (
@@ -329,6 +333,7 @@ def test_scheme_and_concept_pages_link_to_the_vocabulary_page(
 CHROMIUM = Path("/usr/bin/chromium")
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not CHROMIUM.is_file(), reason="Debian's chromium is not installed")
 def test_a_browser_sent_to_a_term_iri_lands_on_the_term(server: Server) -> None:
     from playwright.sync_api import sync_playwright

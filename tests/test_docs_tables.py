@@ -90,3 +90,49 @@ def test_the_commands_table_lists_every_command_with_its_options() -> None:
         extra = sorted(mentioned - known)
         assert not missing, f"coopgraph {name}: docs/cli.md does not give {missing}"
         assert not extra, f"coopgraph {name}: docs/cli.md gives options it does not take: {extra}"
+
+
+#: A ``coopgraph`` command line: in a code block, or in an inline code span.
+_COMMAND = re.compile(r"(?:^|\s|`)(?:\.venv/bin/)?coopgraph ([a-z][a-z-]*)(.*)")
+
+
+def _command_lines(text: str) -> list[str]:
+    """The ``coopgraph ...`` command lines of a Markdown page: each line of a code block
+    and each inline code span that holds one (its options run up to a pipe, ``;``, ``&&``
+    or a comment)."""
+    found: list[str] = []
+    in_block = False
+    for line in text.splitlines():
+        if line.startswith("```"):
+            in_block = not in_block
+            continue
+        pieces = [line] if in_block else re.findall(r"`([^`]+)`", line)
+        for piece in pieces:
+            match = _COMMAND.search(piece)
+            if match:
+                rest = re.split(r"\s(?:\||;|&&|#)", match.group(2))[0]
+                found.append(f"coopgraph {match.group(1)}{rest}")
+    return found
+
+
+def test_every_command_line_in_the_docs_runs_as_written() -> None:
+    """Each ``coopgraph`` command line in README.md and docs/ names a command there is, with
+    options it takes (so that a renamed command or option fails here)."""
+    pages = [ROOT / "README.md", *sorted(DOCS.glob("*.md"))]
+    wrong = []
+    for page in pages:
+        for line in _command_lines(page.read_text(encoding="utf-8")):
+            name = line.split()[1]
+            if name not in cli.commands:
+                wrong.append(f"{page.name}: {line!r}: no command {name!r}")
+                continue
+            known = set().union(*_option_names(cli.commands[name]), {"--help"})
+            options = set(re.findall(r"(?<![\w-])--[a-z][a-z-]*", line))
+            if options - known:
+                wrong.append(f"{page.name}: {line!r}: {sorted(options - known)}")
+    assert wrong == []
+
+
+def test_the_command_lines_are_found() -> None:
+    page = "```\ncoopgraph validate --inferred | less\n```\nthen `coopgraph nope --x`.\n"
+    assert _command_lines(page) == ["coopgraph validate --inferred", "coopgraph nope --x"]

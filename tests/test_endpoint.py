@@ -22,6 +22,8 @@ from rdflib.namespace import Namespace
 
 from tests.support import ROOT, Listener, Server, start_engine_server, start_server
 
+pytestmark = pytest.mark.slow  # real servers on 127.0.0.1
+
 SD = Namespace("http://www.w3.org/ns/sparql-service-description#")
 VOID = Namespace("http://rdfs.org/ns/void#")
 COUNT = "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"

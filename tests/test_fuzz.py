@@ -23,6 +23,8 @@ import requests
 
 from tests.support import QUERIES, Server, descendants, start_server
 
+pytestmark = pytest.mark.slow  # a real server on 127.0.0.1, fuzzed
+
 SEED = 20261124
 REQUESTS = 1200
 SLOW = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i FILTER(STR(?c) != STR(?i)) }"

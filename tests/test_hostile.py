@@ -21,6 +21,8 @@ import requests
 
 from tests.support import Listener, Server, descendants, start_engine_server, start_server
 
+pytestmark = pytest.mark.slow  # real servers on 127.0.0.1, attacked
+
 JSON = "application/sparql-results+json"
 TOKEN = "hostile-test-token"
 LIMITS = {

@@ -44,9 +44,10 @@ from tests.support import (
 )
 
 # rdflib's JSON-LD parser uses its own deprecated ConjunctiveGraph.
-pytestmark = pytest.mark.filterwarnings(
-    "ignore:ConjunctiveGraph is deprecated:DeprecationWarning:rdflib"
-)
+pytestmark = [
+    pytest.mark.slow,  # real servers on 127.0.0.1
+    pytest.mark.filterwarnings("ignore:ConjunctiveGraph is deprecated:DeprecationWarning:rdflib"),
+]
 
 BASE = "https://w3id.org/coopgraph/"
 #: Media type -> (rdflib parser, file suffix).

@@ -16,6 +16,8 @@ from coopgraph.errors import MissingFileError
 from coopgraph.quality import owlapi
 from tests.support import invoke
 
+pytestmark = pytest.mark.slow  # the OWL API, on Java
+
 FIXTURES = Path(__file__).parent / "owlapi"
 
 

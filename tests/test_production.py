@@ -13,6 +13,8 @@ from rdflib.namespace import Namespace
 
 from tests.support import Server, descendants, free_port, start_server
 
+pytestmark = pytest.mark.slow  # the production server on 127.0.0.1
+
 SD = Namespace("http://www.w3.org/ns/sparql-service-description#")
 CQ03 = "queries/competency/cq03-signatories-of-the-unodc-interpol-arrangement.rq"
 

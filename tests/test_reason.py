@@ -32,6 +32,7 @@ def _inferred(reasoned) -> set:
     return set(reasoned[1].inferred)
 
 
+@pytest.mark.slow
 def test_the_asserted_graphs_are_untouched(reasoned) -> None:
     ds, _, before = reasoned
     assert {name: set(ds.graph(name)) for name in ds.asserted_graphs()} == before
@@ -112,6 +113,7 @@ def test_the_union_with_inferences_still_conforms(reasoned, root: Path) -> None:
     assert report.results == []
 
 
+@pytest.mark.slow
 def test_reasoning_twice_replaces_the_inferred_graph(root: Path) -> None:
     ds = build_dataset(root)
     first = len(reason(ds).inferred)

@@ -123,6 +123,7 @@ def releases(tmp_path_factory: pytest.TempPathFactory) -> SimpleNamespace:
 # --------------------------------------------------------------------------- what it holds
 
 
+@pytest.mark.slow
 def test_a_release_holds_every_file_and_each_parses(releases: SimpleNamespace) -> None:
     folder = releases.first_folder
     assert releases.first.stdout.strip() == str(folder)
@@ -323,6 +324,7 @@ def test_a_check_error_refuses_the_release_and_writes_nothing(
     assert sorted(os.listdir(project)) == ["data", "ontology", "shapes"]
 
 
+@pytest.mark.slow
 def test_a_released_version_is_never_rebuilt(releases: SimpleNamespace) -> None:
     before = tree(releases.root)
     for args in ([], ["--version", releases.second_version]):  # (the version now stated)
@@ -336,6 +338,7 @@ def test_a_released_version_is_never_rebuilt(releases: SimpleNamespace) -> None:
     assert tree(releases.root) == before
 
 
+@pytest.mark.slow
 def test_a_bad_or_lower_version_is_refused(releases: SimpleNamespace) -> None:
     for version, message in (
         ("1.2", "version '1.2' is not of the form X.Y.Z (e.g. 0.2.0)"),

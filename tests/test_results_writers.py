@@ -15,6 +15,8 @@ from coopgraph.sparql import query as query_mod
 from coopgraph.sparql import results
 from tests.support import QUERIES
 
+pytestmark = pytest.mark.slow  # real servers on every engine
+
 
 def endpoint_bytes(base: str, text: str, media_type: str) -> bytes:
     url = base + "sparql?" + urllib.parse.urlencode({"query": text})

@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import pyoxigraph as ox
+import pytest
 
 from coopgraph.store import processes
 from coopgraph.store.processes import private_memory
@@ -66,6 +67,7 @@ def churn(size: int) -> tuple[int, int]:
     return os.getpid(), private_memory(os.getpid())
 
 
+@pytest.mark.slow
 def test_after_a_long_job_a_worker_gives_its_freed_memory_back() -> None:
     """A worker trims the C heap after a job that ran long, so that it does not keep the
     peak of its largest query."""
@@ -90,6 +92,7 @@ print(before, private_memory(os.getpid()))
 """
 
 
+@pytest.mark.slow
 def test_free_memory_is_given_back_before_the_server_forks(tmp_path: Path) -> None:
     """Building the app trims the C heap, so that the processes forked from it (the server's
     processes, the query workers) do not each carry what loading and counting freed."""

@@ -39,6 +39,8 @@ from coopgraph.store.opening import open_engine
 from coopgraph.web import create_app, replay, security
 from tests.support import CHROMIUM, ROOT, Server, chromium_context, start_server
 
+pytestmark = pytest.mark.slow  # real servers on 127.0.0.1
+
 BASE = "https://w3id.org/coopgraph/"
 BROWSER = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
 JSON = "application/sparql-results+json"

@@ -81,6 +81,8 @@ def test_the_bundled_graph(bundled):
     assert conforms and results == []
 
 
+# Both validators on each of the shapes' fixtures; tests/test_shapes.py is the quick loop's.
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "fixture",
     sorted(FIXTURES.glob("*/*.ttl")),
@@ -105,11 +107,13 @@ def generated(tmp_path_factory) -> Path:
     return folder
 
 
+@pytest.mark.slow
 def test_a_generated_graph(generated):
     conforms, results = _same(build_dataset(generated))
     assert conforms and results == []
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_a_generated_graph_with_triples_removed(generated, seed):
     """One triple in fifty dropped at random (types, labels, parties, evidence, dates...):
@@ -126,6 +130,7 @@ def test_a_generated_graph_with_triples_removed(generated, seed):
     assert len({row[1] for row in results}) >= 5, results[:5]
 
 
+@pytest.mark.slow
 def test_a_generated_graph_with_wrong_types(generated):
     """Nodes given a type whose shapes they cannot meet."""
     ds = build_dataset(generated)
@@ -177,6 +182,7 @@ def test_the_fast_path_on_the_bundled_graph(root):
     assert conforms and not results
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("seed", [1, 2])
 def test_the_fast_path_on_a_broken_generated_graph(generated, tmp_path, seed):
     conforms, results = _fast_equals_reference(_broken_copy(generated, tmp_path / "p", seed))
@@ -184,6 +190,7 @@ def test_the_fast_path_on_a_broken_generated_graph(generated, tmp_path, seed):
     assert all(row[-1] for row in results), "every result names its file"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("threads", [1, 2, 5])
 def test_the_shapes_validated_in_groups_on_threads_give_the_reference_report(
     generated, tmp_path, threads
@@ -196,6 +203,7 @@ def test_the_shapes_validated_in_groups_on_threads_give_the_reference_report(
     assert not conforms and len(results) > 20
 
 
+@pytest.mark.slow
 def test_the_merged_report_is_the_report_of_one_run(generated, tmp_path):
     """The report graph is one report whether the shapes ran in one group or in several:
     one sh:ValidationReport, with sh:conforms false and every result (a result path shared

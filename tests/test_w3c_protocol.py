@@ -32,6 +32,8 @@ from rdflib.namespace import RDF, RDFS
 
 from tests.support import ROOT, Server, start_server
 
+pytestmark = pytest.mark.slow  # a real server on 127.0.0.1
+
 SUITE = ROOT.parent / "shared" / "w3c" / "sparql11-protocol"
 MANIFEST = SUITE / "manifest.ttl"
 
