@@ -58,9 +58,11 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
+# Everything in its canonical form: the Python code (ruff) and the Turtle files.
 format: $(STAMP)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
+	$(BIN)/coopgraph format
 
 clean:
 	rm -rf $(VENV) node_modules build dist src/*.egg-info .pytest_cache .ruff_cache
