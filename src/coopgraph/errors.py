@@ -74,16 +74,21 @@ class FormatError(CoopgraphError):
         name: The format asked for.
         known: The formats that would have worked.
         what: What the format was for, e.g. "the validation report".
+        kind: What is unknown, when it is not a format (e.g. "reasoner").
     """
 
     def __init__(
-        self, name: str, known: tuple[str, ...] | list[str], what: str | None = None
+        self,
+        name: str,
+        known: tuple[str, ...] | list[str],
+        what: str | None = None,
+        kind: str = "format",
     ) -> None:
         self.name = name
         self.known = tuple(known)
         self.what = what
         target = f" for {what}" if what else ""
-        super().__init__(f"unknown format {name!r}{target}; use one of: {', '.join(self.known)}")
+        super().__init__(f"unknown {kind} {name!r}{target}; use one of: {', '.join(self.known)}")
 
 
 class SettingError(CoopgraphError):

@@ -86,6 +86,12 @@ SETTINGS: tuple[Setting, ...] = (
         "times faster), or auto (pyshacl-turbo when installed).",
     ),
     Setting("reason_format", "turtle", "RDF format in which `coopgraph reason` writes."),
+    Setting(
+        "reasoner",
+        "rules",
+        "The OWL 2 RL reasoner: rules (owlrl on the ontology, the instance rules on the data; "
+        "the same closure, much faster) or owlrl (the reference, on everything).",
+    ),
     Setting("query_format", "table", "Output format of `coopgraph query`."),
     Setting("stats_format", "table", "Output format of `coopgraph stats`."),
     Setting("check_format", "text", "Output format of `coopgraph check`."),

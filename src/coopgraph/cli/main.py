@@ -25,6 +25,7 @@ from coopgraph.graph.load import load_shapes
 from coopgraph.quality import report as report_mod
 from coopgraph.quality.validate import default_validator, validate_project
 from coopgraph.quality.validate import validate as run_validation
+from coopgraph.reason import REASONERS, Reasoning
 from coopgraph.reason import reason as run_reasoner
 from coopgraph.settings import SETTINGS, resolve
 from coopgraph.sparql import query as query_mod
@@ -108,7 +109,7 @@ def validate(session: Session, fmt: str | None, inferred: bool, validator: str |
     else:
         ds = session.load(settings)
         if inferred:
-            run_reasoner(ds)
+            run_reasoner(ds, reasoner=settings["reasoner"])
         shapes = load_shapes(settings["root"] or None)
         report = run_validation(ds, shapes, include_inferred=inferred, validator=validator)
     click.echo(report_mod.render_report(report, fmt), nl=False)
@@ -136,37 +137,37 @@ def validate(session: Session, fmt: str | None, inferred: bool, validator: str |
     show_default=True,
     help="Validate the asserted graphs together with the inferences against the shapes.",
 )
+@click.option(
+    "--reasoner",
+    metavar="NAME",
+    help=f"The reasoner: {', '.join(REASONERS)} (default: rules; the same closure).",
+)
 @click.pass_obj
-def reason(session: Session, fmt: str | None, output: Path | None, check: bool) -> None:
-    """Materialise the OWL 2 RL closure (owlrl) as a separate graph.
+def reason(
+    session: Session, fmt: str | None, output: Path | None, check: bool, reasoner: str | None
+) -> None:
+    """Materialise the OWL 2 RL closure as a separate graph.
 
     The asserted graphs are not changed. A summary goes to stderr; the command exits 1
-    when the graph is inconsistent (owlrl found a clash or a member of owl:Nothing) or,
-    with --check, when the graph and its inferences together do not conform to the shapes.
+    when the graph is inconsistent (a clash, or a member of owl:Nothing) or, with --check,
+    when the graph and its inferences together do not conform to the shapes.
     """
-    settings = session.settings(reason_format=fmt)
+    settings = session.settings(reason_format=fmt, reasoner=reasoner)
     fmt = settings["reason_format"]
     if fmt not in RDF_FORMATS:
         raise FormatError(fmt, tuple(RDF_FORMATS), "the inferences")
+    if settings["reasoner"] not in REASONERS:
+        raise FormatError(settings["reasoner"], REASONERS, kind="reasoner")
     ds = session.load(settings)
-    result = run_reasoner(ds)
+    result = run_reasoner(ds, reasoner=settings["reasoner"])
+    if result.note:
+        click.echo(f"reasoning with owlrl: {result.note}", err=True)
     text = result.inferred.serialize(format=RDF_FORMATS[fmt])
     if output is None:
         click.echo(text, nl=False)
     else:
         write_atomically(output, text)
-    click.echo(
-        f"{len(result.inferred)} inferred triples in {result.seconds:.1f} s "
-        f"(from {len(ds.merged())} asserted)" + (f", written to {output}" if output else ""),
-        err=True,
-    )
-    ok = True
-    for message in result.inconsistencies:
-        click.echo(f"inconsistent: {' '.join(message.split())}", err=True)
-        ok = False
-    for node in result.nothing:
-        click.echo(f"inconsistent: {node} is inferred to be a member of owl:Nothing", err=True)
-        ok = False
+    ok = _say_reasoning(result, len(ds.merged()), output)
     if check:
         report = run_validation(
             ds,
@@ -177,6 +178,21 @@ def reason(session: Session, fmt: str | None, output: Path | None, check: bool) 
         click.echo("with inferences: " + report_mod.summary(report), err=True)
         ok = ok and report.conforms
     sys.exit(0 if ok else EXIT_INVALID)
+
+
+def _say_reasoning(result: Reasoning, asserted: int, output: Path | None) -> bool:
+    """Print the reasoning's summary and its inconsistencies on stderr; True if there are none."""
+    click.echo(
+        f"{len(result.inferred)} inferred triples in {result.seconds:.1f} s "
+        f"(from {asserted} asserted; {result.reasoner})"
+        + (f", written to {output}" if output else ""),
+        err=True,
+    )
+    for message in result.inconsistencies:
+        click.echo(f"inconsistent: {' '.join(message.split())}", err=True)
+    for node in result.nothing:
+        click.echo(f"inconsistent: {node} is inferred to be a member of owl:Nothing", err=True)
+    return result.consistent
 
 
 @cli.command()
@@ -232,7 +248,7 @@ def query(session: Session, query_file: str, fmt: str | None, inferred: bool) ->
     parse_query(text)  # a syntax error is reported before the data is loaded
     ds = session.load(settings)
     if inferred:
-        run_reasoner(ds)
+        run_reasoner(ds, reasoner=settings["reasoner"])
     answer = query_mod.run_query(ds, text)
     click.echo(query_mod.render(answer, fmt, ds), nl=False)
 
@@ -258,7 +274,7 @@ def stats(session: Session, fmt: str | None, inferred: bool) -> None:
         raise FormatError(fmt, stats_mod.FORMATS, "the statistics")
     ds = session.load(settings)
     if inferred:
-        run_reasoner(ds)
+        run_reasoner(ds, reasoner=settings["reasoner"])
     click.echo(stats_mod.render(stats_mod.compute(ds), ds, fmt), nl=False)
 
 

@@ -7,7 +7,7 @@ A release holds, for integrators:
 - ``coopgraph.trig``, ``coopgraph.nq``: the dataset, one named graph per file (ontology
   modules included); ``coopgraph.ttl``, ``coopgraph.nt``, ``coopgraph.jsonld``: the union of
   the graphs (the endpoint's dumps, :data:`coopgraph.formats.DUMPS`);
-- ``coopgraph-inferred.ttl``: the OWL 2 RL closure (owlrl, :mod:`coopgraph.reason`), the
+- ``coopgraph-inferred.ttl``: the OWL 2 RL closure (:mod:`coopgraph.reason`), the
   inferred triples only;
 - ``void.ttl``: the VoID description (the endpoint's, :func:`coopgraph.publish.void.void_graph`,
   with the release's own files as its dumps and its version);
@@ -170,7 +170,7 @@ def _check(
     _refuse_check_errors(root, version)
     say(f"writing version {version} into the ontology modules")
     bump(ds, modules, version)
-    say("reasoning (OWL 2 RL, owlrl)")
+    say("reasoning (OWL 2 RL)")
     reasoning = reason(ds)
     if not reasoning.consistent:
         problems = [" ".join(m.split()) for m in reasoning.inconsistencies]
