@@ -115,13 +115,17 @@ def bench_validation(
 def bench_reasoning(
     report: SizeReport, root: Path, opts: Options, children: Children, work: Path
 ) -> None:
-    """Reasoning with owlrl, or why it is skipped."""
+    """Reasoning with each reasoner (owlrl only up to --reason-max), or why it is skipped."""
     if not opts.reason:
         report.reason = "skipped (--no-reason)"
-    elif report.triples > opts.reason_max:
-        report.reason = f"skipped (> {human(opts.reason_max)}, --reason-max)"
-    else:
-        say(f"[{report.label}] reasoning (owlrl)")
-        report.reason = measure_child(
-            children, "reason", inproc_argv("reason", str(root)), opts.timeout, work
+        return
+    report.reason = {}
+    for reasoner in ("rules", "owlrl"):
+        if reasoner == "owlrl" and report.triples > opts.reason_max:
+            report.reason[reasoner] = f"skipped (> {human(opts.reason_max)}, --reason-max)"
+            continue
+        say(f"[{report.label}] reasoning ({reasoner})")
+        argv = inproc_argv("reason", str(root), "--reasoner", reasoner)
+        report.reason[reasoner] = measure_child(
+            children, f"reason-{reasoner}", argv, opts.timeout, work
         )

@@ -124,7 +124,9 @@ def parser(description: str) -> argparse.ArgumentParser:
     parser.add_argument("--validate-max", default="1m", help="largest size to validate")
     parser.add_argument("--no-reason", dest="reason", action="store_false")
     parser.add_argument(
-        "--reason-max", default="10k", help="largest size to reason on (owlrl: ~3 ms/triple)"
+        "--reason-max",
+        default="10k",
+        help="largest size to reason on with owlrl (~3 ms/triple); rules run at every size",
     )
     parser.add_argument(
         "--rdflib-max", default="1m", help="largest size for the rdflib engine and rdflib-endpoint"

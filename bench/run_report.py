@@ -14,6 +14,7 @@ GOAL_SIZE = 1_000_000
 GOAL_LOAD_S = 3.0
 GOAL_QUERY_S = 0.3
 GOAL_VALIDATE_S = 10.0
+GOAL_REASON_S = 30.0  # the OWL 2 RL closure at 1 M triples
 GOAL_MEMORY = 600 * 1024 * 1024
 GOAL_VS_PEER = 10.0  # uncached lookups ≥ 10× rdflib-endpoint
 GOAL_VS_CEILING = 0.6  # ≥ 60 % of a Flask hello world under the same server
