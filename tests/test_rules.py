@@ -42,8 +42,9 @@ def _both(ontology: Graph, data: Graph) -> tuple[tuple[set, list[str]], tuple[se
     for triple in (*ontology, *data):
         asserted.add(triple)
     reference, messages, _ = closure(asserted)
-    full, fast_messages, _ = fast_closure(ontology, list(data))
-    fast = {t for t in full if t not in asserted and not is_noise(t)}
+    new, fast_messages, _ = fast_closure(ontology, list(data))
+    assert not {t for t in new if t in asserted}
+    fast = {t for t in new if not is_noise(t)}
     return (set(reference), messages), (fast, fast_messages)
 
 

@@ -103,18 +103,14 @@ def closure(asserted: Graph) -> tuple[Graph, list[str], float]:
     ).expand(work)
     seconds = time.monotonic() - start
     messages, error_nodes = owlrl_errors(work)
-    kept = (t for t in work if t[0] not in error_nodes)
-    return _inferred_graph(asserted, kept), messages, seconds
+    new = (t for t in work if t[0] not in error_nodes and t not in asserted)
+    return _inferred_graph(asserted, new), messages, seconds
 
 
-def _inferred_graph(asserted: Graph, closed: Iterable[Triple]) -> Graph:
-    """The triples of ``closed`` that are new and say something, as the inferred graph."""
+def _inferred_graph(asserted: Graph, new: Iterable[Triple]) -> Graph:
+    """The ``new`` triples that say something, as the inferred graph."""
     inferred = Graph(identifier=INFERRED_GRAPH)
-    inferred.addN(
-        (s, p, o, inferred)
-        for s, p, o in closed
-        if (s, p, o) not in asserted and not is_noise((s, p, o))
-    )
+    inferred.addN((s, p, o, inferred) for s, p, o in new if not is_noise((s, p, o)))
     for prefix, namespace in asserted.namespaces():
         inferred.bind(prefix, namespace, override=False)
     return inferred
@@ -149,8 +145,8 @@ def reason(ds: ProjectDataset, attach: bool = True, reasoner: str = REASONERS[0]
     if reasoner == "rules":
         data = ds.merged(GraphKind.SOURCE, GraphKind.REFERENCE, GraphKind.OTHER)
         try:
-            closed, messages, seconds = fast_closure(ds.merged(GraphKind.ONTOLOGY), data)
-            inferred = _inferred_graph(asserted, closed)
+            new, messages, seconds = fast_closure(ds.merged(GraphKind.ONTOLOGY), data)
+            inferred = _inferred_graph(asserted, new)
         except UnsupportedSchema as err:
             reasoner, note = "owlrl", str(err)
     if reasoner == "owlrl":
