@@ -26,6 +26,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
+from itertools import chain
 
 import owlrl
 from rdflib import Graph, Literal
@@ -107,11 +108,12 @@ def closure(asserted: Graph) -> tuple[Graph, list[str], float]:
     return _inferred_graph(asserted, new), messages, seconds
 
 
-def _inferred_graph(asserted: Graph, new: Iterable[Triple]) -> Graph:
-    """The ``new`` triples that say something, as the inferred graph."""
+def _inferred_graph(prefixes: Graph, new: Iterable[Triple]) -> Graph:
+    """The ``new`` triples that say something, as the inferred graph (with the prefixes
+    bound in ``prefixes``)."""
     inferred = Graph(identifier=INFERRED_GRAPH)
     inferred.addN((s, p, o, inferred) for s, p, o in new if not is_noise((s, p, o)))
-    for prefix, namespace in asserted.namespaces():
+    for prefix, namespace in prefixes.namespaces():
         inferred.bind(prefix, namespace, override=False)
     return inferred
 
@@ -140,18 +142,23 @@ def reason(ds: ProjectDataset, attach: bool = True, reasoner: str = REASONERS[0]
     """
     if reasoner not in REASONERS:
         raise FormatError(reasoner, REASONERS, kind="reasoner")
-    asserted = ds.merged()
     note = ""
     if reasoner == "rules":
-        data = ds.merged(GraphKind.SOURCE, GraphKind.REFERENCE, GraphKind.OTHER)
+        # The graphs are read where they are: a merged copy of a large dataset costs more
+        # than the reasoning.
+        graphs = ds.graphs_of(GraphKind.SOURCE, GraphKind.REFERENCE, GraphKind.OTHER)
+        data = chain.from_iterable(ds.graph(name) for name in graphs)
+        ontology = ds.merged(GraphKind.ONTOLOGY)
         try:
-            new, messages, seconds = fast_closure(ds.merged(GraphKind.ONTOLOGY), data)
-            inferred = _inferred_graph(asserted, new)
+            new, messages, seconds = fast_closure(ontology, data)
+            inferred = _inferred_graph(ds, new)
         except UnsupportedSchema as err:
             reasoner, note = "owlrl", str(err)
     if reasoner == "owlrl":
+        asserted = ds.merged()
         inferred, messages, seconds = closure(asserted)
-    nothing = members_of_nothing([asserted, inferred])
+    asserted_graphs = [ds.graph(name) for name in ds.asserted_graphs()]
+    nothing = members_of_nothing([*asserted_graphs, inferred])
     result = Reasoning(inferred, messages, nothing, seconds, reasoner, note)
     if attach:
         if INFERRED_GRAPH in ds.kinds:
