@@ -37,7 +37,7 @@ from coopgraph.errors import FormatError
 from coopgraph.graph.load import ProjectDataset
 from coopgraph.graph.project import GraphKind
 from coopgraph.namespace import INFERRED_GRAPH
-from coopgraph.reason.rules import UnsupportedSchema, fast_closure, owlrl_errors
+from coopgraph.reason.rules import Triple, UnsupportedSchema, fast_closure, owlrl_errors
 
 #: The reasoners, the default first.
 REASONERS = ("rules", "owlrl")
@@ -49,8 +49,6 @@ _REFLEXIVE = (
     RDFS.subClassOf,
     RDFS.subPropertyOf,
 )
-
-Triple = tuple[Node, Node, Node]
 
 
 @dataclass
