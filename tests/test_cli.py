@@ -262,15 +262,19 @@ def test_ask_and_construct(root: Path, bundled) -> None:
 
 
 @pytest.mark.slow
-def test_query_sees_inferences_only_when_asked(root: Path) -> None:
+def test_query_sees_the_inferences_unless_told_not_to(root: Path) -> None:
     text = (
         "PREFIX coop: <https://w3id.org/coopgraph/ontology#> "
         "SELECT (COUNT(*) AS ?n) WHERE { ?o coop:partyTo ?a }"
     )
-    plain = invoke("query", "-", "--format", "csv", root=root, stdin=text).stdout
-    inferred = invoke("query", "-", "--format", "csv", "--inferred", root=root, stdin=text).stdout
+    inferred = invoke("query", "-", "--format", "csv", root=root, stdin=text).stdout
+    plain = invoke("query", "-", "--format", "csv", "--no-infer", root=root, stdin=text).stdout
     assert plain.splitlines()[1] == "0"
     assert int(inferred.splitlines()[1]) > 10
+    off = invoke(
+        "--setting", "infer", "false", "query", "-", "--format", "csv", root=root, stdin=text
+    )
+    assert off.stdout.splitlines()[1] == "0", "the infer setting turns them off too"
 
 
 # --------------------------------------------------------------------------- reason, stats

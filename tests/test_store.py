@@ -20,7 +20,7 @@ from coopgraph.graph.sources import file_sources, project_sources
 from coopgraph.sparql import querytext, results
 from coopgraph.store.engine import Engine, QueryJob
 from coopgraph.store.opening import STORE_META, open_engine
-from coopgraph.store.oxigraph import _ox_plain  # noqa: PLC2701 (the reference mapping)
+from coopgraph.store.oxigraph_answers import _ox_plain  # noqa: PLC2701 (the reference mapping)
 
 COUNT = "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"
 SHARED = "<http://example.org/s> <http://example.org/p> <http://example.org/o>"

@@ -92,6 +92,13 @@ SETTINGS: tuple[Setting, ...] = (
         "The OWL 2 RL reasoner: rules (owlrl on the ontology, the instance rules on the data; "
         "the same closure, much faster) or owlrl (the reference, on everything).",
     ),
+    Setting(
+        "infer",
+        True,
+        "Serve the OWL 2 RL inferences: the default graph of a query is the asserted graphs "
+        "and their closure (a graph of its own); false: the asserted graphs alone. A request "
+        "with infer=false, or `coopgraph query --no-infer`, asks for the asserted graphs.",
+    ),
     Setting("query_format", "table", "Output format of `coopgraph query`."),
     Setting("stats_format", "table", "Output format of `coopgraph stats`."),
     Setting("check_format", "text", "Output format of `coopgraph check`."),

@@ -232,22 +232,26 @@ def dl(session: Session, files: tuple[str, ...], explain: bool) -> None:
     f"{', '.join(query_mod.GRAPH_FORMATS)} for CONSTRUCT and DESCRIBE (default: table, "
     "which is Turtle for CONSTRUCT and DESCRIBE).",
 )
-@click.option("--inferred", is_flag=True, help="Reason first and query the inferences too.")
+@click.option(
+    "--infer/--no-infer",
+    default=None,
+    help="With the OWL 2 RL inferences (the default, as on the endpoint), or without.",
+)
 @click.pass_obj
-def query(session: Session, query_file: str, fmt: str | None, inferred: bool) -> None:
-    """Run the SPARQL query in FILE (or on stdin, with -) on the union of all graphs.
+def query(session: Session, query_file: str, fmt: str | None, infer: bool | None) -> None:
+    """Run the SPARQL query in FILE (or on stdin, with -) on all graphs and their inferences.
 
-    Named graphs can be queried with GRAPH: each source's facts are in the graph named
-    after the source document. SERVICE and remote FROM graphs are refused.
+    GRAPH reaches each source's facts (a graph named after the source document) and the
+    inferences (https://w3id.org/coopgraph/graph/inferred). SERVICE and FROM are refused.
     """
-    settings = session.settings(query_format=fmt)
+    settings = session.settings(query_format=fmt, infer=infer)
     fmt = settings["query_format"]
     if fmt not in query_mod.FORMATS:
         raise FormatError(fmt, query_mod.FORMATS, "query results")
     text = read_query(query_file)
     parse_query(text)  # a syntax error is reported before the data is loaded
     ds = session.load(settings)
-    if inferred:
+    if settings["infer"]:
         run_reasoner(ds, reasoner=settings["reasoner"])
     answer = query_mod.run_query(ds, text)
     click.echo(query_mod.render(answer, fmt, ds), nl=False)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS, RDF, RDFS, VOID, XSD
 
-from coopgraph.namespace import COOP, ID_SPACE, PREFIXES
+from coopgraph.namespace import COOP, ID_SPACE, INFERRED_GRAPH, PREFIXES
 from coopgraph.store.engine import Engine
 
 
@@ -108,6 +108,13 @@ class DatasetFigures:
         )
 
 
+#: The title of the inferred graph's subset.
+INFERRED_TITLE = (
+    "The OWL 2 RL inferences: computed from the other graphs and the ontology, not asserted "
+    "by any source (left out of the default graph by infer=false)"
+)
+
+
 def void_graph(figures: DatasetFigures, base: str, dumps: Iterable[str]) -> Graph:
     """The VoID description of the dataset served at ``base`` (ending in ``/``), with the
     IRIs of its ``dumps``."""
@@ -177,6 +184,8 @@ def _add_subsets(graph: Graph, dataset: URIRef, figures: DatasetFigures) -> None
         add((dataset, VOID.subset, subset))
         add((subset, RDF.type, VOID.Dataset))
         add((subset, VOID.triples, Literal(size, datatype=XSD.integer)))
+        if name == str(INFERRED_GRAPH):
+            add((subset, DCTERMS.title, Literal(INFERRED_TITLE, lang="en")))
         if name in sources:
             add((subset, DCTERMS.source, URIRef(name)))
             add((subset, DCTERMS.title, Literal(f"Facts from: {sources[name]}", lang="en")))

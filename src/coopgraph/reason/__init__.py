@@ -24,7 +24,7 @@ of ``owl:Nothing``, ...) as error messages instead of raising; they are collecte
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from itertools import chain
 
@@ -121,19 +121,21 @@ def members_of_nothing(graphs: Iterable[Graph]) -> list[Node]:
     return sorted({s for g in graphs for s in g.subjects(RDF.type, OWL.Nothing)}, key=str)
 
 
-def reason(ds: ProjectDataset, attach: bool = True, reasoner: str = REASONERS[0]) -> Reasoning:
-    """Compute the OWL 2 RL closure of the dataset's asserted graphs.
+def infer(
+    ontology: Graph,
+    data: Callable[[], Iterable[Triple]],
+    reasoner: str = REASONERS[0],
+    prefixes: Graph | None = None,
+) -> Reasoning:
+    """The OWL 2 RL closure of ``ontology`` and the triples ``data()`` yields.
 
     Args:
-        ds: The loaded dataset; its asserted graphs are read, never changed.
-        attach: Add the inferences to ``ds`` as the named graph :data:`INFERRED_GRAPH`
-            (replacing an earlier one).
-        reasoner: One of :data:`REASONERS`. ``rules`` falls back to ``owlrl`` (and says
-            why in :attr:`Reasoning.note`) when the ontology uses a construct its rules do
-            not cover.
-
-    Returns:
-        The inferences and what the reasoner found wrong.
+        ontology: The ontology graphs' triples.
+        data: Gives every other asserted triple, each time it is called (the rules
+            reasoner reads them once; owlrl, when it is the one that runs, once more).
+        reasoner: One of :data:`REASONERS`; ``rules`` falls back to ``owlrl`` (saying why in
+            :attr:`Reasoning.note`) for a construct its rules do not cover.
+        prefixes: A graph whose prefixes the inferred graph binds.
 
     Raises:
         FormatError: for an unknown reasoner.
@@ -141,26 +143,51 @@ def reason(ds: ProjectDataset, attach: bool = True, reasoner: str = REASONERS[0]
     if reasoner not in REASONERS:
         raise FormatError(reasoner, REASONERS, kind="reasoner")
     note = ""
+    bound = prefixes if prefixes is not None else ontology
     if reasoner == "rules":
-        # The graphs are read where they are: a merged copy of a large dataset costs more
-        # than the reasoning.
-        graphs = ds.graphs_of(GraphKind.SOURCE, GraphKind.REFERENCE, GraphKind.OTHER)
-        data = chain.from_iterable(ds.graph(name) for name in graphs)
-        ontology = ds.merged(GraphKind.ONTOLOGY)
         try:
-            new, messages, seconds = fast_closure(ontology, data)
-            inferred = _inferred_graph(ds, new)
+            new, messages, seconds = fast_closure(ontology, data())
+            inferred = _inferred_graph(bound, new)
         except UnsupportedSchema as err:
             reasoner, note = "owlrl", str(err)
     if reasoner == "owlrl":
-        asserted = ds.merged()
+        asserted = Graph()
+        asserted.addN((s, p, o, asserted) for s, p, o in chain(ontology, data()))
         inferred, messages, seconds = closure(asserted)
+        for prefix, namespace in bound.namespaces():
+            inferred.bind(prefix, namespace, override=False)
+    return Reasoning(inferred, messages, [], seconds, reasoner, note)
+
+
+def reason(ds: ProjectDataset, attach: bool = True, reasoner: str = REASONERS[0]) -> Reasoning:
+    """Compute the OWL 2 RL closure of the dataset's asserted graphs.
+
+    Args:
+        ds: The loaded dataset; its asserted graphs are read, never changed.
+        attach: Add the inferences to ``ds`` as the named graph :data:`INFERRED_GRAPH`
+            (replacing an earlier one).
+        reasoner: One of :data:`REASONERS` (see :func:`infer`).
+
+    Returns:
+        The inferences and what the reasoner found wrong.
+
+    Raises:
+        FormatError: for an unknown reasoner.
+    """
+    # The graphs are read where they are: a merged copy of a large dataset costs more than
+    # the reasoning.
+    graphs = ds.graphs_of(GraphKind.SOURCE, GraphKind.REFERENCE, GraphKind.OTHER)
+    result = infer(
+        ds.merged(GraphKind.ONTOLOGY),
+        lambda: chain.from_iterable(ds.graph(name) for name in graphs),
+        reasoner,
+        prefixes=ds,
+    )
     asserted_graphs = [ds.graph(name) for name in ds.asserted_graphs()]
-    nothing = members_of_nothing([*asserted_graphs, inferred])
-    result = Reasoning(inferred, messages, nothing, seconds, reasoner, note)
+    result.nothing = members_of_nothing([*asserted_graphs, result.inferred])
     if attach:
         if INFERRED_GRAPH in ds.kinds:
             ds.remove_graph(ds.graph(INFERRED_GRAPH))
             del ds.kinds[INFERRED_GRAPH]
-        ds.attach(inferred, GraphKind.INFERRED)
+        ds.attach(result.inferred, GraphKind.INFERRED)
     return result

@@ -19,6 +19,7 @@ and :mod:`coopgraph.store.remote`; :func:`coopgraph.store.opening.open_engine` b
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -26,7 +27,9 @@ from rdflib import Graph
 from rdflib.term import Node
 
 from coopgraph.errors import QueryError
+from coopgraph.reason import REASONERS, Triple
 from coopgraph.sparql.querydataset import dataset_clause, with_using
+from coopgraph.store.inference import Inferences, closure_of, is_inferred_graph
 
 
 @dataclass(frozen=True)
@@ -51,6 +54,8 @@ class QueryJob:
         base_iri: What relative IRIs in the query resolve against (the request's URL).
         from_clause: The query has FROM or FROM NAMED and no dataset was given: the worker
             reads the clauses and checks that they name graphs of the dataset.
+        infer: Without a dataset given, the default graph holds the inferred graph too
+            (and GRAPH reaches it); False (``infer=false``): the asserted graphs only.
     """
 
     query: str
@@ -65,6 +70,7 @@ class QueryJob:
     max_bytes: int = 0
     base_iri: str | None = None
     from_clause: bool = False
+    infer: bool = True
 
 
 @dataclass(frozen=True)
@@ -113,12 +119,15 @@ class Engine(ABC):
         files: Graph name -> the file it came from (relative to the project, or its name).
         build: A digest of the loaded files, the same for the same data: for ETags.
         reopened: The data was already in the store (on disk) and was not loaded again.
+        inferences: What the inferred graph holds, once :meth:`materialise` made it
+            (``None``: the engine serves the asserted graphs alone).
     """
 
     prefixes: dict[str, str] = field(default_factory=dict)
     files: dict[str, str] = field(default_factory=dict)
     build: str = ""
     reopened: bool = False
+    inferences: Inferences | None = None
 
     name = "engine"
     #: Whether several threads may read at once, each on a core of its own (the engine
@@ -190,6 +199,31 @@ class Engine(ABC):
         :func:`coopgraph.store.processes.call`): the remote store's HTTP requests."""
         return {}
 
+    @abstractmethod
+    def asserted_quads(self) -> Iterator[tuple[str | None, Triple]]:
+        """Every asserted triple (not the inferred graph's) with its graph's name (``None``:
+        stated in the default graph itself), as rdflib terms."""
+
+    @abstractmethod
+    def replace_inferred(self, inferred: Graph) -> None:
+        """Make ``inferred`` the engine's inferred graph, in place of the one it had."""
+
+    def asserted_graph_names(self) -> list[str]:
+        """The named graphs but the inferred one, sorted."""
+        return [g for g in self.graph_names() if not is_inferred_graph(g)]
+
+    def materialise(self, reasoner: str = REASONERS[0]) -> Inferences:
+        """Compute the OWL 2 RL closure of the asserted graphs and serve it as the
+        inferred graph (:mod:`coopgraph.store.inference`)."""
+        inferred, self.inferences = closure_of(self.asserted_quads(), self.prefixes, reasoner)
+        self.replace_inferred(inferred)
+        return self.inferences
+
+    def refresh_inferences(self) -> None:
+        """After an update: compute the inferred graph again, if the engine keeps one."""
+        if self.inferences is not None:
+            self.materialise(self.inferences.asked)
+
     def describe(self) -> str:
         """A short description for logs: the engine and the size."""
         return f"{self.name}: {len(self)} quads in {len(self.graph_names())} graphs"
@@ -233,4 +267,5 @@ def run_update(engine: Engine, job: UpdateJob) -> int:
     if job.using_graphs or job.using_named_graphs:
         text = with_using(text, job.using_graphs, job.using_named_graphs)
     engine.update(text, job.base_iri)
+    engine.refresh_inferences()
     return len(engine)

@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import io
 import itertools
-import json
 import os
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -20,11 +19,13 @@ from rdflib.term import Node
 from coopgraph import formats
 from coopgraph.errors import QueryError
 from coopgraph.graph.sources import Source, ox_load, shown_path
-from coopgraph.sparql import results
-from coopgraph.store.answers import evaluation_error, row_size, select_reply, text_size
+from coopgraph.namespace import INFERRED_GRAPH
+from coopgraph.reason import Triple
+from coopgraph.store.answers import evaluation_error
 from coopgraph.store.engine import Engine, QueryJob, QueryReply
+from coopgraph.store.oxigraph_answers import ox_reply
 from coopgraph.store.updates import check_graph_operations
-from coopgraph.terms import ox_to_rdflib
+from coopgraph.terms import ox_to_rdflib, rdflib_to_ox
 
 #: A character class in Oxigraph's "expected ..." lists: ['A' ..= 'Z' | ...], [_].
 _OX_CHAR_CLASS = re.compile(r",?\s*\[[^\[\]]*\]")
@@ -37,7 +38,9 @@ _OX_SYNTAX = re.compile(r"error at (?P<line>\d+):(?P<column>\d+): (?P<message>.*
 UNION_STRIP = "DELETE { ?s ?p ?o } WHERE { ?s ?p ?o FILTER EXISTS { GRAPH ?g { ?s ?p ?o } } }"
 
 
-UNION_FILL = "INSERT { ?s ?p ?o } WHERE { GRAPH ?g { ?s ?p ?o } }"
+UNION_FILL = (
+    f"INSERT {{ ?s ?p ?o }} WHERE {{ GRAPH ?g {{ ?s ?p ?o }} FILTER(?g != <{INFERRED_GRAPH}>) }}"
+)
 
 
 NAMED_COUNT = "SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } }"
@@ -108,10 +111,24 @@ class OxigraphEngine(Engine):
         assert self._store is not None
         return self._store
 
+    def _default_dataset(self, infer: bool) -> dict[str, Any]:
+        """The dataset arguments of a query that names none: the union of the asserted
+        graphs, and of the inferred graph unless ``infer`` is False."""
+        inferred = self.inferences is not None
+        if infer or not inferred:
+            if self.union_stored and inferred:  # the stored union holds the asserted triples
+                both = [ox.DefaultGraph(), ox.NamedNode(str(INFERRED_GRAPH))]
+                return {"default_graph": both}
+            return {} if self.union_stored else _UNION
+        asserted = [ox.NamedNode(g) for g in self.asserted_graph_names()]
+        if self.union_stored:
+            return {"default_graph": ox.DefaultGraph(), "named_graphs": asserted}
+        return {"default_graph": asserted, "named_graphs": asserted}
+
     def _dataset_for(self, job: QueryJob) -> tuple[ox.Store, dict[str, Any]]:
         """The store to run ``job`` on, and the dataset arguments for it."""
         if not job.dataset_given:
-            return self.store, {}
+            return self.store, self._default_dataset(job.infer)
         named = [ox.NamedNode(g) for g in job.named_graphs]
         if len(job.default_graphs) <= 1:
             default = [ox.NamedNode(g) for g in job.default_graphs]
@@ -129,8 +146,8 @@ class OxigraphEngine(Engine):
     def _query(
         self, query: str, store: ox.Store | None = None, base_iri: str | None = None, **args: Any
     ) -> Any:
-        if not args and not self.union_stored:
-            args = _UNION
+        if not args:
+            args = self._default_dataset(True)
         try:
             return (store or self.store).query(query, base_iri=base_iri, **args)
         except SyntaxError as err:
@@ -172,6 +189,23 @@ class OxigraphEngine(Engine):
     def graph_names(self) -> list[str]:
         names = self.store.named_graphs()
         return sorted(g.value for g in names if isinstance(g, ox.NamedNode))
+
+    def asserted_quads(self) -> Iterator[tuple[str | None, Triple]]:
+        term = memo_converter()
+        for name in self.asserted_graph_names():
+            for q in self.store.quads_for_pattern(None, None, None, ox.NamedNode(name)):
+                yield name, (term(q.subject), term(q.predicate), term(q.object))
+        if self.union_stored:
+            for t in self._direct():
+                yield None, (term(t.subject), term(t.predicate), term(t.object))
+
+    def replace_inferred(self, inferred: Graph) -> None:
+        name = ox.NamedNode(str(INFERRED_GRAPH))
+        self.store.remove_graph(name)
+        self.store.extend(
+            ox.Quad(rdflib_to_ox(s), rdflib_to_ox(p), rdflib_to_ox(o), name)  # type: ignore[arg-type]
+            for s, p, o in inferred
+        )
 
     def _direct(self) -> list[ox.Triple]:
         """The triples stated in the default graph itself (not copied from a named graph)."""
@@ -226,8 +260,29 @@ class OxigraphEngine(Engine):
         elif not self.union_stored:  # the union is the named graphs' triples, each once
             triples = (ox.Triple(q.subject, q.predicate, q.object) for q in self.store)
             ox.serialize(triples, output, fmt, prefixes=prefixes)
-        else:
+        elif self.inferences is None:
             self.store.dump(output, format=fmt, from_graph=ox.DefaultGraph(), prefixes=prefixes)
+        else:  # the stored union (the asserted triples) and the inferred graph
+            graphs = (ox.DefaultGraph(), ox.NamedNode(str(INFERRED_GRAPH)))
+            triples = (
+                ox.Triple(q.subject, q.predicate, q.object)
+                for graph in graphs
+                for q in self.store.quads_for_pattern(None, None, None, graph)
+            )
+            ox.serialize(triples, output, fmt, prefixes=prefixes)
+
+
+def memo_converter() -> Any:
+    """A converter of Oxigraph terms to rdflib terms that converts each distinct term once."""
+    seen: dict[Any, Any] = {}
+
+    def term(t: Any) -> Any:
+        found = seen.get(t)
+        if found is None:
+            found = seen[t] = ox_to_rdflib(t)
+        return found
+
+    return term
 
 
 def ox_fill(store: ox.Store, sources: Sequence[Source], root: Path | None) -> bool:
@@ -265,106 +320,6 @@ def _shares_a_triple(store: ox.Store, graph: str) -> bool:
 
 def _default_graph_is_empty(store: ox.Store) -> bool:
     return next(iter(store.quads_for_pattern(None, None, None, ox.DefaultGraph())), None) is None
-
-
-def ox_reply(answer: Any, job: QueryJob, prefixes: dict[str, str]) -> QueryReply:
-    """Write a pyoxigraph answer (a boolean, solutions, or triples) as ``job`` asks, cut at
-    the row cap and the byte cap."""
-    if isinstance(answer, ox.QueryBoolean):
-        return QueryReply(results.write_ask(job.media_type, bool(answer)), job.media_type, 1, False)
-    try:
-        if isinstance(answer, ox.QuerySolutions):
-            return _ox_solutions(answer, job)
-        triples, cut, cut_bytes = results.take(answer, job.row_cap, job.max_bytes, _ox_triple_size)
-    except (OSError, RuntimeError, ValueError) as err:
-        raise evaluation_error(err) from None
-
-    def write(count: int, _cut: bool) -> bytes:
-        return ox.serialize(
-            triples[:count],
-            format=formats.by_media_type(job.media_type).oxigraph,
-            prefixes=prefixes if formats.by_media_type(job.media_type).prefixes else None,
-        )
-
-    body, count = results.fit(write, len(triples), job.max_bytes)
-    return QueryReply(body, job.media_type, count, cut, cut_bytes or count < len(triples))
-
-
-def _ox_solutions(answer: ox.QuerySolutions, job: QueryJob) -> QueryReply:
-    names = [v.value for v in answer.variables]
-    if job.media_type == results.JSON and job.capped:
-        return _ox_native_json(answer, job)
-    if job.media_type == results.JSON:
-        json_rows = ([_ox_json(t) for t in row] for row in answer)
-        rows, cut, cut_bytes = results.take(json_rows, job.row_cap, job.max_bytes, text_size)
-
-        def write(count: int, cut_here: bool) -> bytes:
-            link = job.truncated_link if cut or cut_bytes or cut_here else None
-            return results.json_select_text(names, rows[:count], link)
-
-        body, count = results.fit(write, len(rows), job.max_bytes)
-        return QueryReply(body, job.media_type, count, cut, cut_bytes or count < len(rows))
-    plain = ([_ox_plain(t) for t in row] for row in answer)
-    rows, cut, cut_bytes = results.take(plain, job.row_cap, job.max_bytes, row_size)
-    return select_reply(job, names, rows, cut, cut_bytes)
-
-
-def _ox_triple_size(triple: Any) -> int:
-    return 24 + sum(len(str(getattr(t, "value", t))) for t in triple)
-
-
-def _ox_native_json(answer: ox.QuerySolutions, job: QueryJob) -> QueryReply:
-    """Write a capped SELECT answer as JSON with pyoxigraph's own writer.
-
-    One call into pyoxigraph, where reading the rows one by one crosses into Python (and
-    gives up the GIL) once per row: under the web server's threads that costs more than
-    the query. The rows are then counted, and cut when there is one more than the cap, or
-    when they do not fit the byte cap.
-    """
-    body = answer.serialize(format=ox.QueryResultsFormat.JSON)
-    doc = json.loads(body)
-    rows = doc["results"]["bindings"]
-    fits = not job.max_bytes or len(body) <= job.max_bytes
-    if len(rows) <= job.row_cap and fits:
-        return QueryReply(body, job.media_type, len(rows), False)
-    cut = len(rows) > job.row_cap
-    del rows[job.row_cap :]
-    head = doc["head"]
-
-    def write(count: int, cut_here: bool) -> bytes:
-        page = {"head": dict(head), "results": {"bindings": rows[:count]}}
-        if job.truncated_link and (cut or cut_here):
-            page["head"]["link"] = [job.truncated_link]
-        return results.json_document(page)
-
-    written, count = results.fit(write, len(rows), job.max_bytes)
-    return QueryReply(written, job.media_type, count, cut, count < len(rows))
-
-
-def _ox_plain(term: Any) -> results.PlainTerm | None:
-    if term is None:
-        return None
-    if isinstance(term, ox.NamedNode):
-        return ("uri", term.value)
-    if isinstance(term, ox.BlankNode):
-        return ("bnode", term.value)
-    if isinstance(term, ox.Literal):
-        return ("literal", term.value, term.language, term.datatype.value)
-    return ("literal", str(term), None, None)  # an RDF-star triple term: shown as text
-
-
-def _ox_json(term: Any) -> str | None:
-    """A pyoxigraph term as a SPARQL JSON results term, written (as :func:`_ox_plain` and
-    the JSON writer would write it)."""
-    if term is None:
-        return None
-    if isinstance(term, ox.NamedNode):
-        return '{"type":"uri","value":' + results.json_string(term.value) + "}"
-    if isinstance(term, ox.Literal):
-        return results.json_literal(term.value, term.language, term.datatype.value)
-    if isinstance(term, ox.BlankNode):
-        return '{"type":"bnode","value":' + results.json_string(term.value) + "}"
-    return results.json_literal(str(term), None, None)  # an RDF-star triple term: as text
 
 
 def _readable(message: str) -> str:

@@ -3,6 +3,8 @@ engines are tested against."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 
 from rdflib import Dataset, Graph, URIRef
@@ -12,6 +14,8 @@ from rdflib.term import Node
 
 from coopgraph import formats
 from coopgraph.errors import QueryError
+from coopgraph.namespace import INFERRED_GRAPH
+from coopgraph.reason import Triple
 from coopgraph.sparql import results
 from coopgraph.sparql.guard import install_network_guard
 from coopgraph.sparql.parse import parse_query
@@ -36,6 +40,9 @@ class RdflibEngine(Engine):
 
     def evaluate(self, job: QueryJob) -> QueryReply:
         parsed = parse_query(job.query, job.base_iri)
+        if not job.dataset_given and not job.infer and self.inferences is not None:
+            asserted = tuple(self.asserted_graph_names())
+            job = replace(job, default_graphs=asserted, named_graphs=asserted, dataset_given=True)
         if job.dataset_given:
             parsed.algebra["datasetClause"] = [
                 *(CompValue("DatasetClause", default=URIRef(g)) for g in job.default_graphs),
@@ -95,6 +102,20 @@ class RdflibEngine(Engine):
 
     def __len__(self) -> int:
         return sum(len(g) for g in self.dataset.graphs())
+
+    def asserted_quads(self) -> Iterator[tuple[str | None, Triple]]:
+        for graph in self.dataset.graphs():
+            name = graph.identifier
+            if name == INFERRED_GRAPH:
+                continue
+            shown = None if name == DATASET_DEFAULT_GRAPH_ID else str(name)
+            for triple in graph:
+                yield shown, triple
+
+    def replace_inferred(self, inferred: Graph) -> None:
+        self.dataset.remove_graph(self.dataset.graph(INFERRED_GRAPH))
+        context = self.dataset.graph(INFERRED_GRAPH)
+        context.addN((s, p, o, context) for s, p, o in inferred)
 
     def update(self, text: str, base_iri: str | None = None) -> None:
         """Apply an update. rdflib cannot insert into the default graph while SPARQL's

@@ -36,11 +36,14 @@ from rdflib.term import Node
 from coopgraph import formats
 from coopgraph.errors import CoopgraphError, QueryError
 from coopgraph.graph.sources import Source
+from coopgraph.namespace import INFERRED_GRAPH
+from coopgraph.reason import Triple
 from coopgraph.store import processes
 from coopgraph.store.engine import Engine, QueryJob, QueryReply
-from coopgraph.store.oxigraph import NAMED_COUNT, UNION_FILL, UNION_STRIP, OxigraphEngine, ox_reply
+from coopgraph.store.oxigraph import NAMED_COUNT, UNION_STRIP, OxigraphEngine, memo_converter
+from coopgraph.store.oxigraph_answers import ox_reply
 from coopgraph.store.updates import check_graph_operations
-from coopgraph.terms import ox_to_rdflib
+from coopgraph.terms import ox_to_rdflib, rdflib_to_ox
 
 SELECT_TYPE = "application/sparql-results+json"
 _DIRECT_COUNT = (
@@ -48,6 +51,10 @@ _DIRECT_COUNT = (
 )
 _QUADS = "SELECT ?g ?s ?p ?o WHERE { GRAPH ?g { ?s ?p ?o } }"
 _DIRECT = "SELECT ?s ?p ?o WHERE { ?s ?p ?o FILTER NOT EXISTS { GRAPH ?g { ?s ?p ?o } } }"
+#: The union of every named graph, the inferred one too, copied into the store's default
+#: graph (what a query that names no dataset reads; ``infer=false`` merges the asserted
+#: graphs here instead).
+UNION_FILL = "INSERT { ?s ?p ?o } WHERE { GRAPH ?g { ?s ?p ?o } }"
 
 
 class RemoteEngine(Engine):
@@ -209,6 +216,9 @@ class RemoteEngine(Engine):
     # ------------------------------------------------------------------ queries
 
     def evaluate(self, job: QueryJob) -> QueryReply:
+        if not job.dataset_given and not job.infer and self.inferences is not None:
+            asserted = tuple(self.asserted_graph_names())
+            job = replace(job, default_graphs=asserted, named_graphs=asserted, dataset_given=True)
         if job.dataset_given and len(job.default_graphs) > 1:
             return self._evaluate_merged(job)
         params: list[tuple[str, str]] = []
@@ -248,6 +258,24 @@ class RemoteEngine(Engine):
         query = f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ GRAPH <{graph}> {{ ?s ?p ?o }} }}"
         response = self._ask(query, formats.NTRIPLES.media_type)
         return (q.triple for q in ox.parse(response, format=ox.RdfFormat.N_TRIPLES))
+
+    def asserted_quads(self) -> Iterator[tuple[str | None, Triple]]:
+        term = memo_converter()
+        for name in self.asserted_graph_names():
+            for t in self._graph_triples(name):
+                yield name, (term(t.subject), term(t.predicate), term(t.object))
+
+    def replace_inferred(self, inferred: Graph) -> None:
+        """Replace the store's inferred graph, and its copy in the default graph."""
+        self._update(UNION_STRIP)
+        self._update(f"DROP SILENT GRAPH <{INFERRED_GRAPH}>")
+        if len(inferred):
+            triples = [
+                ox.Triple(rdflib_to_ox(s), rdflib_to_ox(p), rdflib_to_ox(o))  # type: ignore[arg-type]
+                for s, p, o in inferred
+            ]
+            self._put_triples(str(INFERRED_GRAPH), triples, Path("inferred.nt"))
+        self._update(UNION_FILL)
 
     def select(self, query: str) -> list[dict[str, Node]]:
         answer = self._solutions(query)
@@ -351,40 +379,3 @@ def _graphs_of(source: Source) -> dict[str | None, list[ox.Triple]]:
             graph = None
         found.setdefault(graph, []).append(quad.triple)
     return found
-
-
-def open_remote(
-    sources: Sequence[Source], options: dict[str, Any], meta: dict[str, Any]
-) -> RemoteEngine:
-    """Connect to the store the ``remote_*`` settings name, and load ``sources`` into it
-    unless ``remote_load`` is off.
-
-    Raises:
-        CoopgraphError: when no query URL is set, or the store cannot be reached or refuses.
-    """
-    query_url = str(options.get("remote_query_url") or "")
-    if not query_url:
-        raise CoopgraphError(
-            "the remote engine needs the store's query URL: --setting remote_query_url URL "
-            "(or COOPGRAPH_REMOTE_QUERY_URL)"
-        )
-    user = str(options.get("remote_user") or "")
-    auth = (user, str(options.get("remote_password") or "")) if user else None
-    engine = RemoteEngine(
-        query_url,
-        update_url=str(options.get("remote_update_url") or ""),
-        store_url=str(options.get("remote_store_url") or ""),
-        auth=auth,
-        timeout=float(options.get("query_timeout") or 10.0) + 5.0,
-        max_answer=4 * int(options.get("max_answer_bytes") or 0) + 2**24,
-        **meta,
-    )
-    if options.get("remote_load", True):
-        try:
-            engine.load(sources)
-        except QueryError as err:
-            raise CoopgraphError(f"loading into the remote store failed: {err.message}") from None
-    else:
-        engine.reopened = True
-        engine.graph_names()  # fail now, not on the first request, if the store is away
-    return engine

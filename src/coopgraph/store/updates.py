@@ -11,6 +11,7 @@ from rdflib.plugins.sparql.parser import parseUpdate
 from rdflib.plugins.sparql.parserutils import CompValue
 
 from coopgraph.errors import QueryError
+from coopgraph.namespace import INFERRED_GRAPH
 from coopgraph.sparql.parse import PARSER_LOCK
 
 
@@ -40,6 +41,11 @@ def _check_graph_operations(update: Any, existing: set[str]) -> None:
     graphs = set(existing)
     kept = []
     for op in update.algebra:
+        if str(INFERRED_GRAPH) in _targets(op):
+            raise QueryError(
+                f"{op.name.upper()} changes <{INFERRED_GRAPH}>: the inferred graph is computed "
+                "from the asserted graphs after each update, and is never written directly"
+            )
         silent = "silent" in op and bool(op["silent"])
         if op.name in ("Clear", "Drop"):
             target = op["graphiri"]
@@ -71,6 +77,22 @@ def _check_graph_operations(update: Any, existing: set[str]) -> None:
                     graphs.add(str(graph))
         kept.append(op)
     update.algebra[:] = kept
+
+
+def _targets(op: Any) -> set[str]:
+    """The graphs an update operation writes to, by name (a MOVE writes its source too)."""
+    found: list[Any] = []
+    if op.name in ("Clear", "Drop", "Create"):
+        found.append(op["graphiri"])
+    elif op.name in ("Add", "Move", "Copy"):
+        source, destination = op["graph"]
+        found += [destination, source] if op.name == "Move" else [destination]
+    else:
+        found.append(op.get("withClause"))
+        for part in (op, op.get("insert"), op.get("delete")):
+            if isinstance(part, CompValue) and "quads" in part and part["quads"]:
+                found += list(part["quads"])
+    return {str(g) for g in found if isinstance(g, URIRef)}
 
 
 #: A graph no data names: the default graph of a WHERE whose USING clauses are all NAMED.

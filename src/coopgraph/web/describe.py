@@ -21,10 +21,11 @@ from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.namespace import RDF, RDFS, VOID, XSD
 
 from coopgraph import formats
-from coopgraph.namespace import FORMATS, SD
+from coopgraph.namespace import FORMATS, INFERRED_GRAPH, SD
 from coopgraph.publish import void
 from coopgraph.publish.void import COUNTS, DatasetFigures
 from coopgraph.store.engine import Engine
+from coopgraph.store.inference import ENTAILMENT_OWL_RDF_BASED, PROFILE_OWL_RL
 from coopgraph.web.state import ServerState
 from coopgraph.web.worker import reader
 
@@ -116,6 +117,15 @@ WARMED = (
 )
 
 
+#: What a query's default graph follows without inferences (SPARQL 1.1 Entailment Regimes).
+ENTAILMENT_SIMPLE = "http://www.w3.org/ns/entailment/Simple"
+INFER_NOTE = (
+    "The default graph is the union of the asserted graphs and of their OWL 2 RL closure, "
+    f"kept in the named graph <{INFERRED_GRAPH}>; add infer=false to a request for the "
+    "asserted graphs alone."
+)
+
+
 def service_graph(st: ServerState, endpoint: str) -> Graph:
     """The service description of ``/sparql``, with ``sd:endpoint`` = ``endpoint``."""
     graph = Graph()
@@ -127,9 +137,12 @@ def service_graph(st: ServerState, endpoint: str) -> Graph:
     graph.add((service, SD.endpoint, URIRef(endpoint)))
     graph.add((service, SD.supportedLanguage, SD.SPARQL11Query))
     graph.add((service, SD.feature, SD.UnionDefaultGraph))
-    graph.add(
-        (service, SD.defaultEntailmentRegime, URIRef("http://www.w3.org/ns/entailment/Simple"))
-    )
+    if st.engine.inferences is None:
+        graph.add((service, SD.defaultEntailmentRegime, URIRef(ENTAILMENT_SIMPLE)))
+    else:  # the default graph holds the OWL 2 RL closure; infer=false leaves it out
+        graph.add((service, SD.defaultEntailmentRegime, URIRef(ENTAILMENT_OWL_RDF_BASED)))
+        graph.add((service, SD.supportedEntailmentProfile, URIRef(PROFILE_OWL_RL)))
+        graph.add((service, RDFS.comment, Literal(INFER_NOTE, lang="en")))
     for name in _RESULT_FORMATS:
         graph.add((service, SD.resultFormat, FORMATS[name]))
     graph.add(

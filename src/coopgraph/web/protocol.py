@@ -63,6 +63,7 @@ class ProtocolRequest:
     default_graphs: tuple[str, ...]
     named_graphs: tuple[str, ...]
     fmt: tuple[str, ...]
+    infer: bool = True
 
 
 # --------------------------------------------------------------------------- reading requests
@@ -146,7 +147,15 @@ def read_request(kind: str) -> ProtocolRequest:
     for graph in (*default, *named):
         if not is_safe_iri(graph):
             raise ApiError(400, f"the graph parameter {graph!r} is not an absolute IRI")
-    return ProtocolRequest(text, default, named, _all(params, "format") + _all(params, "output"))
+    fmt = _all(params, "format") + _all(params, "output")
+    return ProtocolRequest(text, default, named, fmt, _infer(_single(params, "infer")))
+
+
+def _infer(value: str | None) -> bool:
+    """GraphDB's and RDF4J's ``infer``: the OWL 2 RL inferences in the default graph or not."""
+    if value is None or value.lower() in ("true", "false"):
+        return value is None or value.lower() == "true"
+    raise ApiError(400, f"infer={value!r}: use infer=true (the default) or infer=false")
 
 
 def read_body(limit: int) -> bytes:
@@ -208,7 +217,9 @@ def sparql() -> Response:
     media_type = _negotiated(request.environ.get("HTTP_ACCEPT", ""), found.is_graph_query, req.fmt)
     st = get_state()
     # The base URL is part of the key: it is what relative IRIs and the limits link become.
-    key = digest(req.query, media_type, req.default_graphs, req.named_graphs, access.base_url())
+    key = digest(
+        req.query, media_type, req.default_graphs, req.named_graphs, access.base_url(), req.infer
+    )
     etag = st.etag("sparql", key.hex())
     if request.method in ("GET", "HEAD") and _not_modified(etag, st):
         return _not_modified_response(etag, st)
@@ -249,6 +260,7 @@ def _evaluate(
         max_bytes=st.max_answer_bytes(),
         base_iri=access.base_url() + "sparql",
         from_clause=found.from_clause is not None and not given,
+        infer=req.infer,
     )
     if found.unlimited_lookup and not given:
         # The statements of one node: capped in the query itself, the engine can write the

@@ -65,7 +65,10 @@ def load_engine(settings: dict[str, Any], files: tuple[str, ...]) -> tuple[Engin
         root = find_root(settings["root"] or None)
         sources = project_sources(root)
     path = str(settings.get("store_path") or "") or None
-    engine = open_engine(str(settings["store"]), sources, root, path=path, options=dict(settings))
+    reasoner = str(settings["reasoner"]) if settings["infer"] else None
+    engine = open_engine(
+        str(settings["store"]), sources, root, path=path, options=dict(settings), reasoner=reasoner
+    )
     return engine, root
 
 
