@@ -187,6 +187,8 @@ def serving(
     ready = base + ready_path
     say(f"[{report.label}] starting {target.label}")
     with remote_store(target.engine, children, work, opts) as (env, companion):
+        # The peers serve the asserted triples: so does coopgraph here, for the same answers.
+        env = {**env, "COOPGRAPH_INFER": "false"}
         child = children.start(target.name, argv, log=log, env=env)
         try:
             info = report.targets[target.name]

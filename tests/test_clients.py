@@ -44,6 +44,7 @@ from SPARQLWrapper import (
     SPARQLWrapper,
 )
 
+from coopgraph import reason as reason_mod
 from coopgraph.graph.load import ProjectDataset
 from tests.support import QUERIES, ROOT, Server
 
@@ -399,9 +400,11 @@ def test_rdflib_sparqlstore_by_post(server: Server, local) -> None:
 def test_the_default_graph_is_the_union_of_the_graphs(
     engine_server: Server, bundled: ProjectDataset
 ) -> None:
-    """SPARQL's default graph here is the RDF merge of the named graphs: a set of triples,
-    on every engine."""
-    triples = len(bundled.merged())
+    """SPARQL's default graph here is the RDF merge of the named graphs, the inferred one
+    too: a set of triples, on every engine; with infer=false, of the asserted graphs."""
+    asserted = bundled.merged()
+    inferred = reason_mod.closure(asserted)[0]
+    triples = len(asserted) + len(inferred)
     store = SPARQLStore(engine_server.url + "sparql")
     try:
         assert len(Graph(store)) == triples
@@ -410,6 +413,12 @@ def test_the_default_graph_is_the_union_of_the_graphs(
     count = "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"
     answer = run(wrapper(engine_server, count, JSON))
     assert int(answer["results"]["bindings"][0]["n"]["value"]) == triples
+    plain = requests.get(
+        engine_server.url + "sparql",
+        params={"query": count, "format": "csv", "infer": "false"},
+        timeout=60,
+    )
+    assert int(plain.text.split()[1]) == len(asserted)
 
 
 # --------------------------------------------------------------------------- as curl does it

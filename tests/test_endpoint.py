@@ -531,7 +531,14 @@ def test_serve_rdf_files_in_every_syntax(tmp_path: Path) -> None:
                 for s in (".jsonld", ".nt", ".rdf", ".ttl")
             ]
         )
-        assert count(served) == 1  # one triple, six files: the union is a set
+        # One triple, six files: the union of the asserted graphs is a set.
+        asserted = requests.get(
+            served.url + "sparql",
+            params={"query": COUNT, "infer": "false"},
+            headers={"Accept": JSON},
+            timeout=60,
+        )
+        assert int(asserted.json()["results"]["bindings"][0]["n"]["value"]) == 1
     finally:
         served.stop()
 

@@ -26,6 +26,7 @@ from rdflib import Graph, Literal, URIRef
 from rdflib.compare import isomorphic
 from rdflib.namespace import PROV, RDF, RDFS, SKOS
 
+from coopgraph import reason as reason_mod
 from coopgraph.graph.load import ProjectDataset
 from coopgraph.namespace import COOP
 from tests.support import (
@@ -139,6 +140,21 @@ def merged(bundled: ProjectDataset) -> Graph:
 
 
 @pytest.fixture(scope="module")
+def inferred(merged: Graph) -> Graph:
+    """The OWL 2 RL inferences the server adds to the bundled graphs."""
+    return reason_mod.closure(merged)[0]
+
+
+@pytest.fixture(scope="module")
+def closed(merged: Graph, inferred: Graph) -> Graph:
+    """What the server serves by default: the union of the bundled graphs and the inferences."""
+    both = Graph()
+    both += merged
+    both += inferred
+    return both
+
+
+@pytest.fixture(scope="module")
 def graph_names(bundled: ProjectDataset) -> set[str]:
     return {str(name) for name in bundled.asserted_graphs()}
 
@@ -245,22 +261,23 @@ def _sweep(url: str, iris: list[str], bundled, merged, graph_names, workers: int
 
 
 def test_every_iri_is_served_at_its_path_as_html_and_rdf(
-    server: Server, bundled, merged, graph_names, published
+    server: Server, bundled, closed, graph_names, published
 ) -> None:
-    """All of them, on the default engine: a page for a browser, the right triples in four
-    RDF syntaxes by Accept and by suffix, Turtle when the client says nothing."""
+    """All of them, on the default engine: a page for a browser, the right triples (the
+    asserted ones and the inferences) in four RDF syntaxes by Accept and by suffix, Turtle
+    when the client says nothing."""
     assert len(published) > 200
-    problems = _sweep(server.url, published, bundled, merged, graph_names)
+    problems = _sweep(server.url, published, bundled, closed, graph_names)
     assert not problems, f"{len(problems)} problems:\n" + "\n".join(sorted(problems)[:40])
 
 
 @pytest.mark.parametrize("engine", [e for e in ENGINES if e != "oxigraph"])
 def test_a_sample_of_iris_is_served_the_same_way_by_the_other_engines(
-    request: pytest.FixtureRequest, engine: str, bundled, merged, graph_names, published
+    request: pytest.FixtureRequest, engine: str, bundled, closed, graph_names, published
 ) -> None:
     assert set(SAMPLE) <= set(published)
     url = request.getfixturevalue(_SERVERS[engine]).url
-    problems = _sweep(url, SAMPLE, bundled, merged, graph_names, workers=1)
+    problems = _sweep(url, SAMPLE, bundled, closed, graph_names, workers=1)
     assert not problems, f"{len(problems)} problems:\n" + "\n".join(sorted(problems))
 
 
@@ -389,7 +406,7 @@ def test_the_alignment_module_page_shows_its_axioms(site: str) -> None:
 
 
 def test_a_resource_page_shows_label_types_and_every_property_by_label(
-    site: str, bundled: ProjectDataset, merged: Graph
+    site: str, bundled: ProjectDataset, merged: Graph, inferred: Graph
 ) -> None:
     node = URIRef(AGREEMENT)
     doc = page(site + local_path(AGREEMENT)[1:])
@@ -399,6 +416,15 @@ def test_a_resource_page_shows_label_types_and_every_property_by_label(
         ("/" + str(t)[len(BASE) :], label_of(merged, t)) for t in merged.objects(node, RDF.type)
     }
     assert set(types) == expected_types
+    # The types the ontology adds are shown apart, marked as inferred.
+    more = set(inferred.objects(node, RDF.type)) - set(merged.objects(node, RDF.type))
+    assert COOP.Agreement in more
+    shown_more = doc.find("p", class_="inferred-types")
+    assert shown_more.text().startswith("inferred:")
+    titles = {a.attrs["title"] for a in shown_more.iter("a")}
+    assert titles == {str(t) for t in more}
+    assert not [p for p in inferred.predicates(node) if p != RDF.type]
+    assert 'id="inferred"' not in fetch(site + local_path(AGREEMENT)[1:], BROWSER).text
     rows = section(doc, "statements").find("tbody").iter("tr")
     shown = []
     for row in rows:
@@ -440,7 +466,30 @@ def test_a_resource_page_lists_its_incoming_links(site: str, merged: Graph) -> N
         link = (local_path(str(agreement)), label_of(merged, agreement))
         assert (link, "has party") in incoming, f"{agreement} is not listed"
     expected = {(s, p) for s, p, _ in merged.triples((None, None, node))}
-    assert len(incoming) == len(expected)
+    assert len(incoming) == len(expected), "the asserted links (inferred ones are the others')"
+
+
+def test_a_resource_page_shows_its_inferred_statements_apart(
+    site: str, merged: Graph, inferred: Graph
+) -> None:
+    node = URIRef(INTERPOL)
+    doc = page(site + local_path(INTERPOL)[1:])
+    rows = [list(row.iter("td")) for row in section(doc, "inferred").find("tbody").iter("tr")]
+    shown = {(cells[0].find("a").attrs["title"], cells[1].links()[0][0]) for cells in rows}
+    expected = {
+        (str(p), local_path(str(o)))
+        for p, o in inferred.predicate_objects(node)
+        if p != RDF.type and isinstance(o, URIRef)
+    }
+    assert (str(COOP.partyTo), local_path(AGREEMENT)) in expected, "hasParty's inverse"
+    assert shown == expected
+    asserted = {
+        cells[0].find("a").attrs["title"]
+        for cells in (
+            list(r.iter("td")) for r in section(doc, "statements").find("tbody").iter("tr")
+        )
+    }
+    assert str(COOP.partyTo) not in asserted, "an inference is not shown as asserted"
 
 
 @pytest.mark.parametrize(
@@ -506,9 +555,8 @@ def test_a_source_page_shows_its_text_and_every_fact_that_cites_it(
 # --------------------------------------------------------------------------- the home page
 
 
-def test_the_home_page_counts_the_instances_of_each_class(
-    site: str, bundled: ProjectDataset
-) -> None:
+def test_the_home_page_counts_the_instances_of_each_class(site: str, closed: Graph) -> None:
+    """With the inferences: a class counts the instances of its subclasses."""
     doc = page(site)
     counts = {}
     for row in section(doc, "browse").find("tbody").iter("tr"):
@@ -516,28 +564,32 @@ def test_the_home_page_counts_the_instances_of_each_class(
         href = link.find("a").attrs["href"]
         (cls,) = parse_qs(urlsplit(href).query)["class"]
         counts[cls] = int(number.text())
-    result = bundled.query("SELECT ?c (COUNT(DISTINCT ?x) AS ?n) WHERE { ?x a ?c } GROUP BY ?c")
+    result = closed.query("SELECT ?c (COUNT(DISTINCT ?x) AS ?n) WHERE { ?x a ?c } GROUP BY ?c")
     expected = {str(c): int(n) for c, n in result if str(c).startswith(str(COOP))}
     assert counts == expected
-    assert counts[str(COOP.Agreement)] >= 4
+    assert counts[str(COOP.Agreement)] >= 10
+    assert counts[str(COOP.Organization)] == 22
 
 
-def test_browsing_a_class_lists_its_instances_by_label(site: str, merged: Graph) -> None:
+def test_browsing_a_class_lists_its_instances_by_label(
+    site: str, merged: Graph, closed: Graph
+) -> None:
     doc = page(site)
     links = dict((text, href) for href, text in section(doc, "browse").links())
     instances = page(urljoin(site, links["agreement"]))
     assert instances.find("h1").text() == "agreement"
     listed = set(instances.find("ul", class_="instances").links())
     expected = {
-        (local_path(str(x)), label_of(merged, x)) for x in merged.subjects(RDF.type, COOP.Agreement)
+        (local_path(str(x)), label_of(merged, x)) for x in closed.subjects(RDF.type, COOP.Agreement)
     }
     assert listed == expected
+    assert len(expected) > len(set(merged.subjects(RDF.type, COOP.Agreement))), "subclasses too"
     href, text = sorted(listed)[0]
     assert page(urljoin(site, href)).find("h1").text() == text
 
 
 def test_the_home_page_links_the_editor_the_dumps_and_the_ontology(
-    site: str, merged: Graph
+    site: str, closed: Graph
 ) -> None:
     doc = page(site)
     main = doc.find("main")
@@ -548,13 +600,13 @@ def test_the_home_page_links_the_editor_the_dumps_and_the_ontology(
     stats = doc.find("main").find("p", class_="lead")
     assert stats.text()
     # What the graph holds: the number of triples is the local count.
-    assert f"{len(merged)}" in [s.text() for s in main.iter("strong")]
+    assert f"{len(closed)}" in [s.text() for s in main.iter("strong")]
     editor = page(urljoin(site, "/sparql"))
     assert editor.find("h1").text() == "Query editor"
     assert page(urljoin(site, "/ontology")).find("h1").text() == "coopgraph ontology"
     reply = fetch(urljoin(site, "/dumps/coopgraph.ttl"))
     assert reply.status == 200
-    assert len(Graph().parse(data=reply.body, format="turtle")) == len(merged)
+    assert len(Graph().parse(data=reply.body, format="turtle")) == len(closed)
 
 
 def test_the_navigation_is_on_every_page(site: str) -> None:

@@ -17,7 +17,7 @@ from rdflib.namespace import DCTERMS, PROV, RDF, RDFS, SKOS
 from rdflib.term import Node
 
 from coopgraph import formats
-from coopgraph.namespace import COOP
+from coopgraph.namespace import COOP, INFERRED_GRAPH
 from coopgraph.store.engine import Engine
 from coopgraph.web.worker import reader
 
@@ -54,6 +54,11 @@ class Statement:
     value: Node
     graph: URIRef | None
 
+    @property
+    def inferred(self) -> bool:
+        """Whether the statement is an OWL 2 RL inference (in the inferred graph)."""
+        return self.graph == INFERRED_GRAPH
+
 
 @dataclass
 class Evidence:
@@ -85,13 +90,26 @@ class Description:
 
     @property
     def types(self) -> list[URIRef]:
-        """The resource's classes."""
-        return sorted({s.value for s in self.statements if s.predicate == RDF.type}, key=str)
+        """The resource's asserted classes."""
+        found = {s.value for s in self.statements if s.predicate == RDF.type and not s.inferred}
+        return sorted(found, key=str)
+
+    @property
+    def inferred_types(self) -> list[URIRef]:
+        """The classes the ontology gives it besides the asserted ones."""
+        asserted = set(self.types)
+        found = {s.value for s in self.statements if s.predicate == RDF.type and s.inferred}
+        return sorted(found - asserted, key=str)
 
     @property
     def properties(self) -> list[Statement]:
-        """The statements other than ``rdf:type`` (the types are shown apart)."""
-        return [s for s in self.statements if s.predicate != RDF.type]
+        """The asserted statements other than ``rdf:type`` (the types are shown apart)."""
+        return [s for s in self.statements if s.predicate != RDF.type and not s.inferred]
+
+    @property
+    def inferred_properties(self) -> list[Statement]:
+        """The inferred statements other than ``rdf:type``."""
+        return [s for s in self.statements if s.predicate != RDF.type and s.inferred]
 
     def label(self, node: Node) -> str:
         """The label to show for ``node``."""
@@ -125,9 +143,10 @@ def describe(engine: Engine, iri: str) -> Description:
     )
     for row in rows:
         found.statements.append(Statement(URIRef(row["p"]), row["o"], row.get("g")))
+    # The asserted links: an inferred one (an inverse, say) is shown on its subject's page.
     incoming = engine.select(
-        f"SELECT DISTINCT ?s ?p WHERE {{ ?s ?p {_iri(node)} }} ORDER BY ?p ?s "
-        f"LIMIT {INCOMING_LIMIT + 1}"
+        f"SELECT DISTINCT ?s ?p WHERE {{ GRAPH ?g {{ ?s ?p {_iri(node)} }} "
+        f"FILTER(?g != <{INFERRED_GRAPH}>) }} ORDER BY ?p ?s LIMIT {INCOMING_LIMIT + 1}"
     )
     found.incoming = [(URIRef(r["s"]), URIRef(r["p"])) for r in incoming[:INCOMING_LIMIT]]
     found.incoming_cut = len(incoming) > INCOMING_LIMIT
