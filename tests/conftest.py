@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from coopgraph.graph.load import ProjectDataset, build_dataset
+from coopgraph.reason import reason
 from tests.support import ENGINES, ROOT, Server, start_engine_server, start_server
 
 #: Fixtures that start a real server: a test that uses one is slow, wherever it is.
@@ -32,6 +33,19 @@ def root() -> Path:
 def bundled() -> ProjectDataset:
     """The bundled graph, loaded once. Tests must not change it."""
     return build_dataset(ROOT)
+
+
+@pytest.fixture(scope="session")
+def served(bundled: ProjectDataset) -> ProjectDataset:
+    """The bundled graph as the server serves it by default: the asserted graphs and the
+    inferred one (a copy; ``bundled`` stays as it is)."""
+    copy = ProjectDataset(bundled.root)
+    for name in bundled.asserted_graphs():
+        copy.attach(bundled.graph(name), bundled.kinds[name])
+    for prefix, namespace in bundled.namespaces():
+        copy.bind(prefix, namespace, override=False)
+    reason(copy)
+    return copy
 
 
 @pytest.fixture

@@ -304,7 +304,7 @@ def test_rdf_clients_still_get_the_ontology(server: Server) -> None:
 
 
 def test_scheme_and_concept_pages_link_to_the_vocabulary_page(
-    server: Server, vocabularies: Graph
+    server: Server, vocabularies: Graph, served
 ) -> None:
     scheme = URIRef("https://w3id.org/coopgraph/id/scheme/crime-areas")
     doc = page(server.url + "id/scheme/crime-areas")
@@ -318,11 +318,18 @@ def test_scheme_and_concept_pages_link_to_the_vocabulary_page(
         for c in vocabularies.subjects(SKOS.inScheme, scheme)
     }
     assert shown == expected
-    # Back to the ontology page, relative to where the page is.
+    # Back to the ontology page, relative to where the page is: its classes, the inferred
+    # ones (a crime area is a thematic area) too.
     types = dict(vocabulary.find(id="terrorism").links())
-    assert {urljoin(urljoin(server.url, href), h): t for h, t in types.items()} == {
-        server.url + "ontology#CrimeArea": "crime area"
+    terrorism = URIRef("https://w3id.org/coopgraph/id/scheme/crime-areas/terrorism")
+    classes = {
+        server.url + "ontology#" + str(c).rsplit("#", 1)[1]
+        for c in served.objects(terrorism, RDF.type)
+        if str(c).startswith("https://w3id.org/coopgraph/ontology#")
     }
+    shown_types = {urljoin(urljoin(server.url, href), h): t for h, t in types.items()}
+    assert set(shown_types) == classes
+    assert shown_types[server.url + "ontology#CrimeArea"] == "crime area"
     concept = page(server.url + "id/scheme/crime-areas/terrorism")
     ((href, _),) = concept.find("p", class_="vocabulary").links()
     assert href == "/-/docs/schemes/crime-areas.html#terrorism"

@@ -27,7 +27,9 @@ JSON = "application/sparql-results+json"
 TOKEN = "hostile-test-token"
 LIMITS = {
     "COOPGRAPH_QUERY_TIMEOUT": "4",
-    "COOPGRAPH_UPDATE_TIMEOUT": "4",
+    # An update includes computing the inferences again: about 2 s on the bundled graph,
+    # more on a loaded machine.
+    "COOPGRAPH_UPDATE_TIMEOUT": "12",
     "COOPGRAPH_QUERY_MEMORY_MB": "256",
     "COOPGRAPH_MAX_ANSWER_MB": "1",
     "COOPGRAPH_CACHE_MB": "16",
@@ -299,7 +301,7 @@ def test_an_update_past_its_deadline_changes_nothing(target: Server) -> None:
         response = running.result()
     assert health.status_code == 200 and during.status_code == 200
     assert response.status_code == 503, response.text
-    assert "stopped after 4 s" in response.text or "needed more than" in response.text
+    assert "stopped after 12 s" in response.text or "needed more than" in response.text
     assert triples(target) == before
 
 

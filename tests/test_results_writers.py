@@ -27,12 +27,12 @@ def endpoint_bytes(base: str, text: str, media_type: str) -> bytes:
 
 
 @pytest.mark.parametrize("fmt", list(results.NAMES))
-def test_every_competency_question_is_written_alike(engine_server, bundled, fmt: str) -> None:
+def test_every_competency_question_is_written_alike(engine_server, served, fmt: str) -> None:
     media_type = results.NAMES[fmt]
     differ = []
     for path in QUERIES:
         text = path.read_text(encoding="utf-8")
-        written = query_mod.render(query_mod.run_query(bundled, text), fmt, bundled)
+        written = query_mod.render(query_mod.run_query(served, text), fmt, served)
         if written.encode("utf-8") != endpoint_bytes(engine_server.url, text, media_type):
             differ.append(path.name)
     assert not differ, f"the CLI and the endpoint write these differently as {fmt}: {differ}"
